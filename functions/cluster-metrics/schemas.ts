@@ -1,0 +1,46 @@
+/**
+ * Inbound event and configuration schemas of the cluster-metrics function.
+ *
+ * @module
+ */
+import * as z from 'zod';
+import { envBool, envInt } from '../../lib/config.ts';
+import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
+
+/**
+ * The EventBridge scheduled event that triggers a cycle (`detail-type: "Scheduled Event"`, `source: "aws.events"`).
+ * Source: Amazon EventBridge, "Creating a rule that runs on a schedule".
+ */
+export const ScheduledEventSchema = z.object({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.literal('Scheduled Event'),
+  source: z.literal('aws.events'),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.object({}).loose(),
+});
+/** Parsed scheduled event. */
+export type ScheduledEvent = z.infer<typeof ScheduledEventSchema>;
+
+/**
+ * Environment of the function (plus {@link TrinoConnectionEnvSchema}):
+ * - `CLUSTER_NAME` (required): value of the `ClusterName` dimension.
+ * - `METRICS_NAMESPACE`: CloudWatch namespace (default `Trino`).
+ * - `METRICS_WINDOW_MS`: window of the finished/failed counters, normally the schedule period (default 60000).
+ * - `METRICS_MAX_USERS`: users with their own `User` dimension (default 10; 0 disables per-user metrics' names).
+ * - `METRICS_HIGH_RESOLUTION`: `true` publishes with StorageResolution 1 (default `false`).
+ * - `WORKER_STATUS_CONCURRENCY`: parallel `GET /v1/status` calls to workers (default 16).
+ */
+export const MetricsEnvSchema = TrinoConnectionEnvSchema.extend({
+  CLUSTER_NAME: z.string().min(1).max(255),
+  METRICS_NAMESPACE: z.string().min(1).max(255).default('Trino'),
+  METRICS_WINDOW_MS: envInt(1_000, 3_600_000).default(60_000),
+  METRICS_MAX_USERS: envInt(0, 100).default(10),
+  METRICS_HIGH_RESOLUTION: envBool.default(false),
+  WORKER_STATUS_CONCURRENCY: envInt(1, 64).default(16),
+});
+/** Parsed {@link MetricsEnvSchema}. */
+export type MetricsConfig = z.infer<typeof MetricsEnvSchema>;

@@ -1,0 +1,74 @@
+/**
+ * CloudWatch adapter: publishes {@link Metric}s with `PutMetricData`, batched within the API's limits
+ * (≤ 1000 metrics and ≤ 1 MB per call; we send ≤ 500 per call, far under the byte limit for our names).
+ * Source: CloudWatch API reference, PutMetricData.
+ *
+ * @module
+ */
+import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { Metric } from '../metrics.ts';
+import { AwsError } from '../errors.ts';
+
+/** Metrics sent per `PutMetricData` call. */
+export const METRICS_PER_CALL = 500;
+
+/** Options of {@link publishMetrics}. */
+export interface PublishOptions {
+  /** CloudWatch namespace, e.g. `Trino`. */
+  readonly namespace: string;
+  /** Value of the `ClusterName` dimension added to every metric. */
+  readonly clusterName: string;
+  /** Timestamp of every datum. */
+  readonly timestamp: Date;
+  /** `1` for high-resolution (per-second) metrics, `60` for standard. Default 60. */
+  readonly storageResolution?: 1 | 60;
+}
+
+/**
+ * Converts our metrics to CloudWatch `MetricDatum`s (adding `ClusterName`). Pure.
+ * @returns One datum per metric, in order.
+ */
+export function toMetricData(metrics: readonly Metric[], options: PublishOptions): MetricDatum[] {
+  return metrics.map((metric) => ({
+    MetricName: metric.name,
+    Unit: metric.unit,
+    Value: metric.value,
+    Timestamp: options.timestamp,
+    StorageResolution: options.storageResolution ?? 60,
+    Dimensions: [
+      { Name: 'ClusterName', Value: options.clusterName },
+      ...Object.entries(metric.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
+    ],
+  }));
+}
+
+/**
+ * Publishes metrics in batches of {@link METRICS_PER_CALL}.
+ * @param client - The module's CloudWatch client (created once by the caller).
+ * @param metrics - Metrics to publish; nothing is sent when empty.
+ * @param options - Namespace, cluster name, timestamp, resolution.
+ * @returns Number of `PutMetricData` calls made.
+ * @throws AwsError wrapping the SDK error (its `name`, e.g. `ThrottlingException`, kept in context).
+ */
+export async function publishMetrics(
+  client: CloudWatchClient,
+  metrics: readonly Metric[],
+  options: PublishOptions,
+): Promise<number> {
+  const data = toMetricData(metrics, options);
+  let calls = 0;
+  for (let start = 0; start < data.length; start += METRICS_PER_CALL) {
+    const batch = data.slice(start, start + METRICS_PER_CALL);
+    try {
+      await client.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: batch }));
+    } catch (cause) {
+      const sdkName = cause instanceof Error ? cause.name : 'UnknownError';
+      throw new AwsError(`CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`, {
+        cause,
+        context: { namespace: options.namespace, sdkError: sdkName, batchSize: batch.length },
+      });
+    }
+    calls += 1;
+  }
+  return calls;
+}

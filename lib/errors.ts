@@ -1,0 +1,76 @@
+/**
+ * The error contract of trino-sentinel.
+ *
+ * Every failure that crosses a module boundary is one of these named classes. The `name` is stable:
+ * Step Functions `Retry`/`Catch` blocks match on it (`"ErrorEquals": ["TrinoTimeoutError"]`), and so do
+ * tests and log queries. Errors carry context (URL, status, field path) but never secrets, passwords,
+ * bearer tokens or lifecycle action tokens.
+ *
+ * @module
+ */
+
+/** Base class: every error thrown by our code extends it. */
+export class SentinelError extends Error {
+  /** Machine-readable context for logs; must never hold secrets. */
+  readonly context: Readonly<Record<string, unknown>>;
+
+  /**
+   * @param message - One sentence an on-call engineer can act on.
+   * @param options - `cause` (the underlying error) and `context` (safe, structured details).
+   */
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.context = Object.freeze({ ...(options.context ?? {}) });
+  }
+}
+
+/** A required configuration value is missing or malformed; thrown once at start-up, naming the variable. */
+export class ConfigError extends SentinelError {}
+
+/** An inbound event or task input failed validation; the message lists each failing field path. */
+export class ValidationError extends SentinelError {}
+
+/** Base for every failure talking to a Trino (or PrestoDB) node over HTTP. */
+export class TrinoError extends SentinelError {}
+
+/** The request to Trino did not complete within its timeout (ms in `context.timeoutMs`). */
+export class TrinoTimeoutError extends TrinoError {}
+
+/** The TCP/TLS connection to Trino could not be made: refused, reset, DNS failure or TLS failure. */
+export class TrinoConnectionError extends TrinoError {}
+
+/** Trino answered with a non-2xx status; `status` and a truncated `body` are kept. */
+export class TrinoHttpError extends TrinoError {
+  /** HTTP status code Trino answered with. */
+  readonly status: number;
+  /** First 500 characters of the response body (Trino puts the reason there). */
+  readonly body: string;
+
+  /**
+   * @param message - Human-readable summary.
+   * @param status - HTTP status code.
+   * @param body - Response body (truncated to 500 characters here).
+   * @param context - Safe context (method, URL path).
+   */
+  constructor(message: string, status: number, body: string, context: Record<string, unknown> = {}) {
+    super(message, { context: { ...context, status } });
+    this.status = status;
+    this.body = body.slice(0, 500);
+  }
+}
+
+/**
+ * Trino refused the caller (401/403). The message names the access-control rule that is missing,
+ * because that is the cause of most such reports upstream.
+ */
+export class TrinoAuthError extends TrinoHttpError {}
+
+/** Trino answered 2xx but the body was not JSON or did not match the expected shape. */
+export class TrinoResponseError extends TrinoError {}
+
+/** Reading a secret (SSM SecureString, Secrets Manager) failed; the secret's name is in context, never its value. */
+export class SecretError extends SentinelError {}
+
+/** An AWS API call failed in a way our adapters translate (throttling, missing resource, …). */
+export class AwsError extends SentinelError {}

@@ -1,0 +1,181 @@
+/**
+ * zod schemas of the Trino (and PrestoDB) REST responses trino-sentinel reads.
+ *
+ * Parsing is lenient on purpose: unknown fields are dropped, fields added by newer releases are optional,
+ * so one schema serves both pinned release lines (see scripts/harness/trino-versions.json). Fixtures of
+ * real responses live in test/fixtures/trino-<version>/.
+ *
+ * @module
+ */
+import * as z from 'zod';
+
+/**
+ * Node states Trino reports in `GET /v1/info/state` and accepts in `PUT /v1/info/state`.
+ * - `ACTIVE`: serving.
+ * - `SHUTTING_DOWN`: graceful shutdown in progress; the process exits when done (irreversible).
+ * - `DRAINING` / `DRAINED`: reversible drain (newer releases, trinodb/trino#24444).
+ * - `INACTIVE`, `INVALID`: reported by newer releases for nodes that are not serving.
+ *
+ * Source: io.trino.metadata.NodeState.
+ */
+export const NODE_STATES = ['ACTIVE', 'SHUTTING_DOWN', 'DRAINING', 'DRAINED', 'INACTIVE', 'INVALID'] as const;
+
+/** One of {@link NODE_STATES}. */
+export type NodeState = (typeof NODE_STATES)[number];
+
+/** Schema of `GET /v1/info/state`: a bare JSON string. Source: io.trino.server.ServerInfoResource#getServerState. */
+export const NodeStateSchema = z.enum(NODE_STATES);
+
+/** Schema of `GET /v1/info`. Source: io.trino.server.ServerInfoResource#getInfo → io.trino.server.ServerInfo. */
+export const ServerInfoSchema = z.object({
+  nodeVersion: z.object({ version: z.string() }),
+  environment: z.string(),
+  coordinator: z.boolean(),
+  starting: z.boolean(),
+  /** Airlift duration string, e.g. `"3.21m"`. */
+  uptime: z.string().optional(),
+  /** Newer releases only. */
+  nodeId: z.string().optional(),
+  /** Newer releases only. */
+  state: z.string().optional(),
+});
+/** Parsed `GET /v1/info`. */
+export type ServerInfo = z.infer<typeof ServerInfoSchema>;
+
+/**
+ * Schema of `GET /v1/status` (PUBLIC on every node). Source: io.trino.server.StatusResource → io.trino.server.NodeStatus.
+ * Loads are fractions 0..1 (negative when the JVM cannot tell); memory in bytes.
+ */
+export const NodeStatusSchema = z.object({
+  nodeId: z.string(),
+  nodeVersion: z.object({ version: z.string() }),
+  environment: z.string(),
+  coordinator: z.boolean(),
+  uptime: z.string().optional(),
+  externalAddress: z.string().optional(),
+  internalAddress: z.string().optional(),
+  processors: z.number().int().optional(),
+  processCpuLoad: z.number(),
+  systemCpuLoad: z.number(),
+  heapUsed: z.number(),
+  heapAvailable: z.number(),
+  nonHeapUsed: z.number().optional(),
+});
+/** Parsed `GET /v1/status`. */
+export type NodeStatus = z.infer<typeof NodeStatusSchema>;
+
+/**
+ * Schema of one entry of `GET /v1/node` (MANAGEMENT_READ): the coordinator's failure-detector view of a
+ * remote node. Source: io.trino.server.NodeResource → io.trino.failuredetector.HeartbeatFailureDetector.Stats.
+ */
+export const NodeHeartbeatSchema = z.object({
+  uri: z.string(),
+  recentRequests: z.number(),
+  recentFailures: z.number(),
+  recentSuccesses: z.number(),
+  lastRequestTime: z.string().optional(),
+  lastResponseTime: z.string().optional(),
+  /** Fraction 0..1 of recent heartbeats that failed. */
+  recentFailureRatio: z.number(),
+  age: z.string().optional(),
+});
+/** Parsed entry of `GET /v1/node`. */
+export type NodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
+
+/** Schema of `GET /v1/node` and `GET /v1/node/failed`. */
+export const NodeHeartbeatListSchema = z.array(NodeHeartbeatSchema);
+
+/**
+ * Query states. Source: io.trino.execution.QueryState.
+ * Done states are `FINISHED` and `FAILED` (cancelled queries end `FAILED` with error `USER_CANCELED`).
+ */
+export const QUERY_STATES = [
+  'QUEUED',
+  'WAITING_FOR_RESOURCES',
+  'DISPATCHING',
+  'PLANNING',
+  'STARTING',
+  'RUNNING',
+  'FINISHING',
+  'FINISHED',
+  'FAILED',
+] as const;
+/** One of {@link QUERY_STATES}. */
+export type QueryState = (typeof QUERY_STATES)[number];
+
+/**
+ * Schema of one entry of `GET /v1/query` (AUTHENTICATED_USER; lists the queries the caller may view).
+ * Source: io.trino.server.QueryResource → io.trino.server.BasicQueryInfo / BasicQueryStats.
+ */
+export const BasicQueryInfoSchema = z.object({
+  queryId: z.string(),
+  session: z.object({
+    user: z.string(),
+    source: z.string().optional(),
+    catalog: z.string().optional(),
+    schema: z.string().optional(),
+  }),
+  state: z.enum(QUERY_STATES),
+  /** True while the query is blocked waiting on memory or I/O (Trino reports it per query). */
+  scheduled: z.boolean().optional(),
+  query: z.string(),
+  queryStats: z.object({
+    createTime: z.string(),
+    endTime: z.string().optional().nullable(),
+    queuedTime: z.string().optional(),
+    elapsedTime: z.string().optional(),
+    executionTime: z.string().optional(),
+    totalDrivers: z.number().optional(),
+    queuedDrivers: z.number().optional(),
+    runningDrivers: z.number().optional(),
+    completedDrivers: z.number().optional(),
+    userMemoryReservation: z.string().optional(),
+    totalMemoryReservation: z.string().optional(),
+    peakUserMemoryReservation: z.string().optional(),
+    totalCpuTime: z.string().optional(),
+    fullyBlocked: z.boolean().optional(),
+  }),
+  errorType: z.string().optional().nullable(),
+  errorCode: z.object({ code: z.number(), name: z.string(), type: z.string() }).optional().nullable(),
+});
+/** Parsed entry of `GET /v1/query`. */
+export type BasicQueryInfo = z.infer<typeof BasicQueryInfoSchema>;
+
+/** Schema of `GET /v1/query`. */
+export const BasicQueryInfoListSchema = z.array(BasicQueryInfoSchema);
+
+/**
+ * Schema of `GET /v1/jmx/mbean/{objectName}` (MANAGEMENT_READ).
+ * Source: io.airlift.jmx.MBeanResource → io.airlift.jmx.MBeanRepresentation.
+ */
+export const MBeanSchema = z.object({
+  objectName: z.string(),
+  className: z.string().optional(),
+  attributes: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string().optional(),
+      value: z.unknown().optional(),
+    }),
+  ),
+});
+/** Parsed MBean. */
+export type MBean = z.infer<typeof MBeanSchema>;
+
+/**
+ * Schema of PrestoDB's `GET /v1/cluster` (removed from current Trino). Memory in bytes.
+ * Source: com.facebook.presto.server.ClusterStatsResource.ClusterStats.
+ */
+export const PrestoClusterStatsSchema = z.object({
+  runningQueries: z.number(),
+  blockedQueries: z.number(),
+  queuedQueries: z.number(),
+  activeWorkers: z.number(),
+  runningDrivers: z.number(),
+  reservedMemory: z.number(),
+  totalInputRows: z.number().optional(),
+  totalInputBytes: z.number().optional(),
+  totalCpuTimeSecs: z.number().optional(),
+});
+/** Parsed PrestoDB `GET /v1/cluster`. */
+export type PrestoClusterStats = z.infer<typeof PrestoClusterStatsSchema>;
