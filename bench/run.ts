@@ -1,0 +1,81 @@
+/**
+ * `npm run bench`: figures, not pass/fail. Per function: bundle size (KB, from esbuild's metafile, with the
+ * same options as serverless.yml: ESM, minified, node22, `@aws-sdk/*` external since the Lambda runtime ships
+ * SDK v3) and module init time (ms, median of N cold imports, each in a fresh Node process). Then one metrics
+ * cycle's duration against the sandbox (moto + a real secure Trino), median of several cycles.
+ *
+ * Flags: `--json` (one JSON object on stdout), `--runs N` (cold imports per function, default 7),
+ * `--no-sandbox` (skip the figures that need Trino).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { type BuildOptions, build } from 'esbuild';
+import { REPO_ROOT } from '../scripts/harness/moto.ts';
+import { FUNCTIONS } from './functions.ts';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const withSandbox = !args.includes('--no-sandbox');
+const runsIndex = args.indexOf('--runs');
+const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** esbuild options shared with scripts/build.mjs and serverless.yml's `custom.esbuild`. */
+export const BUNDLE_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  minify: true,
+  external: ['@aws-sdk/*'],
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'error',
+};
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const value = sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
+  return Math.round(value * 10) / 10;
+}
+
+async function coldImportMs(file: string): Promise<number> {
+  const script = `const t=performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now()-t));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+  });
+  return Number(stdout);
+}
+
+const outDir = path.join(REPO_ROOT, '.esbuild', 'bench');
+await rm(outDir, { recursive: true, force: true });
+await mkdir(outDir, { recursive: true });
+
+const functions: Record<string, { bundleKB: number; initMs: number; initRunsMs: number[] }> = {};
+for (const [name, entry] of Object.entries(FUNCTIONS)) {
+  const outfile = path.join(outDir, `${name}.mjs`);
+  const result = await build({ ...BUNDLE_OPTIONS, entryPoints: [path.join(REPO_ROOT, entry)], outfile });
+  const bytes = Object.values(result.metafile?.outputs ?? {}).reduce((sum, output) => sum + output.bytes, 0);
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i += 1) samples.push(await coldImportMs(outfile));
+  functions[name] = {
+    bundleKB: Math.round((bytes / 1024) * 10) / 10,
+    initMs: median(samples),
+    initRunsMs: samples.map((s) => Math.round(s * 10) / 10),
+  };
+  log(`${name.padEnd(20)} bundle ${functions[name].bundleKB} KB   init ${functions[name].initMs} ms (median of ${runs})`);
+}
+
+const report: Record<string, unknown> = { functions, goals: { bundleKB: 300, initMs: 150 } };
+
+if (withSandbox) {
+  const { metricsCycleBench } = await import('./metrics-cycle.ts');
+  report.metricsCycle = await metricsCycleBench(log);
+}
+
+if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+else log(JSON.stringify(report, null, 2));

@@ -1,0 +1,155 @@
+/**
+ * `trino-sentinel sandbox`: the main job on one machine. Starts moto and a real Trino cluster (coordinator +
+ * workers; HTTPS, password authentication and file-based access control unless `--insecure`), stores the
+ * credentials in the emulator's SSM like an operator would, and runs the control plane's scheduled functions
+ * (today: cluster-metrics) on a timer with the same handler code Lambda runs.
+ *
+ * @module
+ */
+import { startMoto } from '../scripts/harness/moto.ts';
+import { controlPlaneEnv } from '../scripts/harness/control-plane-env.ts';
+import { localContext, scheduledEvent } from '../scripts/harness/invoke.ts';
+import { startTrinoCluster, type TrinoCluster } from '../scripts/harness/trino.ts';
+import { TrinoClient } from '../lib/trino/client.ts';
+
+/** Options of {@link runSandbox} (the CLI flags). */
+export interface SandboxOptions {
+  readonly once: boolean;
+  readonly json: boolean;
+  readonly line: 'newest' | 'older';
+  readonly insecure: boolean;
+  /** Seconds between cycles in live mode. */
+  readonly interval: number;
+  readonly workers: number;
+}
+
+/** One status snapshot; `--once --json` prints exactly this. */
+export interface SandboxSnapshot {
+  readonly time: string;
+  readonly cluster: { readonly name: string; readonly trinoVersion: string; readonly secure: boolean };
+  readonly coordinator: { readonly url: string; readonly state: string; readonly starting: boolean | null };
+  readonly workers: readonly { readonly uri: string; readonly state: string }[];
+  readonly queries: { readonly running: number; readonly queued: number };
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly metricsCycleMs: number;
+}
+
+const CLUSTER_NAME = 'sandbox';
+
+/**
+ * Runs the sandbox until Ctrl-C (or one cycle with `once`).
+ * @returns Process exit code: 0 on success, 1 when a cycle failed in `--once` mode.
+ */
+export async function runSandbox(options: SandboxOptions): Promise<number> {
+  const say = (line: string) => {
+    if (!options.json || options.once) process.stderr.write(`${line}\n`);
+  };
+  say('sandbox: starting moto (AWS emulator)…');
+  const moto = await startMoto();
+  let cluster: TrinoCluster | undefined;
+  const stopAll = async () => {
+    await cluster?.stop().catch(() => undefined);
+    await moto.stop().catch(() => undefined);
+  };
+  try {
+    say(`sandbox: starting Trino (${options.line} line, ${options.insecure ? 'insecure' : 'secure'})…`);
+    cluster = await startTrinoCluster({
+      line: options.line,
+      workers: options.workers,
+      secure: !options.insecure,
+      name: CLUSTER_NAME,
+    });
+    say(`sandbox: Trino ${cluster.version} coordinator at ${cluster.coordinatorUrl}`);
+    Object.assign(process.env, await controlPlaneEnv(moto, cluster, CLUSTER_NAME));
+    // Imported after the environment is set: the handler reads its configuration once, like in Lambda.
+    const metrics = await import('../functions/cluster-metrics/handler.ts');
+    const observer = new TrinoClient({
+      baseUrl: cluster.coordinatorUrl,
+      user: cluster.user,
+      ...(cluster.password === undefined ? {} : { auth: { type: 'basic', username: cluster.user, password: cluster.password } }),
+      ...(cluster.caPem === undefined ? {} : { caPem: cluster.caPem }),
+    });
+    const activeCluster = cluster;
+    const cycle = async (): Promise<SandboxSnapshot> => {
+      const started = Date.now();
+      const result = await metrics.handler(scheduledEvent('trino-sentinel-sandbox-metrics'), localContext('clusterMetrics'));
+      const metricsCycleMs = Date.now() - started;
+      return snapshot(activeCluster, observer, result.metrics, metricsCycleMs, !options.insecure);
+    };
+
+    if (options.once) {
+      const snap = await cycle();
+      process.stdout.write(options.json ? `${JSON.stringify(snap)}\n` : render(snap));
+      observer.close();
+      return snap.coordinator.state === 'ACTIVE' ? 0 : 1;
+    }
+
+    let stopping = false;
+    const onSignal = () => {
+      stopping = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    while (!stopping) {
+      try {
+        const snap = await cycle();
+        process.stdout.write(options.json ? `${JSON.stringify(snap)}\n` : `\x1b[2J\x1b[H${render(snap)}`);
+      } catch (error) {
+        process.stderr.write(`sandbox: cycle failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+      for (let waited = 0; waited < options.interval * 1000 && !stopping; waited += 250) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    say('sandbox: stopping…');
+    observer.close();
+    return 0;
+  } finally {
+    await stopAll();
+  }
+}
+
+async function snapshot(
+  cluster: TrinoCluster,
+  observer: TrinoClient,
+  metrics: Readonly<Record<string, number>>,
+  metricsCycleMs: number,
+  secure: boolean,
+): Promise<SandboxSnapshot> {
+  const info = await observer.getInfo().catch(() => undefined);
+  const state = info === undefined ? 'UNREACHABLE' : await observer.getState().catch(() => 'UNKNOWN');
+  const nodes = await observer.getNodes().catch(() => []);
+  const workers = await Promise.all(
+    nodes.map(async (node) => {
+      const client = observer.forNode(node.uri, { auth: { type: 'none' } });
+      const workerState = await client.getState().catch(() => 'UNREACHABLE');
+      client.close();
+      return { uri: node.uri, state: workerState };
+    }),
+  );
+  return {
+    time: new Date().toISOString(),
+    cluster: { name: CLUSTER_NAME, trinoVersion: cluster.version, secure },
+    coordinator: { url: cluster.coordinatorUrl, state, starting: info?.starting ?? null },
+    workers,
+    queries: { running: metrics.RunningQueries ?? 0, queued: metrics.QueuedQueries ?? 0 },
+    metrics,
+    metricsCycleMs,
+  };
+}
+
+function render(snap: SandboxSnapshot): string {
+  const lines = [
+    `trino-sentinel sandbox — cluster ${snap.cluster.name}, Trino ${snap.cluster.trinoVersion}${snap.cluster.secure ? ' (HTTPS + password)' : ''}`,
+    `time         ${snap.time}`,
+    `coordinator  ${snap.coordinator.url}  ${snap.coordinator.state}`,
+    ...snap.workers.map((w) => `worker       ${w.uri}  ${w.state}`),
+    `queries      running ${snap.queries.running}, queued ${snap.queries.queued}`,
+    `metrics      (cycle ${snap.metricsCycleMs} ms, namespace Trino, ClusterName=${snap.cluster.name})`,
+    ...Object.entries(snap.metrics).map(([name, value]) => `  ${name.padEnd(28)} ${value}`),
+    '',
+    'Ctrl-C stops every process the sandbox started.',
+    '',
+  ];
+  return lines.join('\n');
+}

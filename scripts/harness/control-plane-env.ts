@@ -1,0 +1,58 @@
+/**
+ * Test infrastructure: prepares the emulated AWS account (moto) for a local control plane against a harness
+ * Trino cluster, exactly as an operator prepares a real account: the Trino password as an SSM SecureString and
+ * the cluster's CA as an SSM parameter under `/trino-sentinel/<cluster>/`. Returns the environment the
+ * functions read (the same variables serverless.yml sets in AWS).
+ *
+ * @module
+ */
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { MotoServer } from './moto.ts';
+import type { TrinoCluster } from './trino.ts';
+
+/**
+ * Writes the cluster's secrets to moto's SSM and returns the functions' environment.
+ * @param moto - Running emulator.
+ * @param cluster - Running harness cluster (secure or not).
+ * @param clusterName - `CLUSTER_NAME` (also the SSM path segment).
+ * @returns Environment variables (AWS endpoint and credentials for the emulator included).
+ */
+export async function controlPlaneEnv(
+  moto: MotoServer,
+  cluster: TrinoCluster,
+  clusterName: string,
+): Promise<Record<string, string>> {
+  const ssm = new SSMClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION });
+  const prefix = `/trino-sentinel/${clusterName}`;
+  const env: Record<string, string> = {
+    ...moto.env,
+    CLUSTER_NAME: clusterName,
+    METRICS_NAMESPACE: 'Trino',
+    TRINO_URL: cluster.coordinatorUrl,
+    TRINO_USER: cluster.user,
+    TRINO_TIMEOUT_MS: '5000',
+    POWERTOOLS_SERVICE_NAME: 'trino-sentinel',
+  };
+  if (cluster.password !== undefined) {
+    await ssm.send(
+      new PutParameterCommand({
+        Name: `${prefix}/trino-password`,
+        Value: cluster.password,
+        Type: 'SecureString',
+        Overwrite: true,
+      }),
+    );
+    env.TRINO_AUTH = 'basic';
+    env.TRINO_SECRET_SSM_PARAMETER = `${prefix}/trino-password`;
+  } else {
+    env.TRINO_AUTH = 'none';
+  }
+  if (cluster.caPem !== undefined) {
+    await ssm.send(
+      new PutParameterCommand({ Name: `${prefix}/trino-ca-pem`, Value: cluster.caPem, Type: 'String', Overwrite: true }),
+    );
+    env.TRINO_CA_SSM_PARAMETER = `${prefix}/trino-ca-pem`;
+  }
+  ssm.destroy();
+  return env;
+}
