@@ -11,9 +11,9 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
+import { BUNDLE_OPTIONS, FUNCTIONS } from '../scripts/functions.ts';
 import { REPO_ROOT } from '../scripts/harness/moto.ts';
-import { FUNCTIONS } from './functions.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -22,23 +22,11 @@ const runsIndex = args.indexOf('--runs');
 const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** esbuild options shared with scripts/build.mjs and serverless.yml's `custom.esbuild`. */
-export const BUNDLE_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  minify: true,
-  external: ['@aws-sdk/*'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  metafile: true,
-  logLevel: 'error',
-};
-
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  const value = sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
+  const value =
+    sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
   return Math.round(value * 10) / 10;
 }
 
@@ -67,7 +55,9 @@ for (const [name, entry] of Object.entries(FUNCTIONS)) {
     initMs: median(samples),
     initRunsMs: samples.map((s) => Math.round(s * 10) / 10),
   };
-  log(`${name.padEnd(20)} bundle ${functions[name].bundleKB} KB   init ${functions[name].initMs} ms (median of ${runs})`);
+  log(
+    `${name.padEnd(20)} bundle ${functions[name].bundleKB} KB   init ${functions[name].initMs} ms (median of ${runs})`,
+  );
 }
 
 const report: Record<string, unknown> = { functions, goals: { bundleKB: 300, initMs: 150 } };

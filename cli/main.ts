@@ -26,11 +26,24 @@ program
   .option('--once', 'run one cycle, print a snapshot and exit', false)
   .option('--json', 'print JSON snapshots instead of the live view', false)
   .addOption(new Option('--line <line>', 'Trino release line').choices(['newest', 'older']).default('newest'))
-  .option('--insecure', 'plain HTTP, no authentication (default: HTTPS + password + file access control)', false)
+  .option(
+    '--insecure',
+    'plain HTTP, no authentication (default: HTTPS + password + file access control)',
+    false,
+  )
   .option('--interval <seconds>', 'seconds between cycles in live mode', positiveInt, 15)
   .option('--workers <n>', 'number of Trino workers', positiveInt, 1)
-  .action(async (options: { once: boolean; json: boolean; line: 'newest' | 'older'; insecure: boolean; interval: number; workers: number }) => {
-    process.exitCode = await runSandbox(options);
-  });
+  .action(
+    async (options: {
+      once: boolean;
+      json: boolean;
+      line: 'newest' | 'older';
+      insecure: boolean;
+      interval: number;
+      workers: number;
+    }) => {
+      process.exitCode = await runSandbox(options);
+    },
+  );
 
 await program.parseAsync(process.argv);

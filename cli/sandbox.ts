@@ -6,11 +6,12 @@
  *
  * @module
  */
-import { startMoto } from '../scripts/harness/moto.ts';
+
+import { TrinoClient } from '../lib/trino/client.ts';
 import { controlPlaneEnv } from '../scripts/harness/control-plane-env.ts';
 import { localContext, scheduledEvent } from '../scripts/harness/invoke.ts';
+import { startMoto } from '../scripts/harness/moto.ts';
 import { startTrinoCluster, type TrinoCluster } from '../scripts/harness/trino.ts';
-import { TrinoClient } from '../lib/trino/client.ts';
 
 /** Options of {@link runSandbox} (the CLI flags). */
 export interface SandboxOptions {
@@ -66,13 +67,18 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     const observer = new TrinoClient({
       baseUrl: cluster.coordinatorUrl,
       user: cluster.user,
-      ...(cluster.password === undefined ? {} : { auth: { type: 'basic', username: cluster.user, password: cluster.password } }),
+      ...(cluster.password === undefined
+        ? {}
+        : { auth: { type: 'basic', username: cluster.user, password: cluster.password } }),
       ...(cluster.caPem === undefined ? {} : { caPem: cluster.caPem }),
     });
     const activeCluster = cluster;
     const cycle = async (): Promise<SandboxSnapshot> => {
       const started = Date.now();
-      const result = await metrics.handler(scheduledEvent('trino-sentinel-sandbox-metrics'), localContext('clusterMetrics'));
+      const result = await metrics.handler(
+        scheduledEvent('trino-sentinel-sandbox-metrics'),
+        localContext('clusterMetrics'),
+      );
       const metricsCycleMs = Date.now() - started;
       return snapshot(activeCluster, observer, result.metrics, metricsCycleMs, !options.insecure);
     };
@@ -95,7 +101,9 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
         const snap = await cycle();
         process.stdout.write(options.json ? `${JSON.stringify(snap)}\n` : `\x1b[2J\x1b[H${render(snap)}`);
       } catch (error) {
-        process.stderr.write(`sandbox: cycle failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(
+          `sandbox: cycle failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
       }
       for (let waited = 0; waited < options.interval * 1000 && !stopping; waited += 250) {
         await new Promise((r) => setTimeout(r, 250));

@@ -35,7 +35,10 @@ export function validateEvent<S extends z.ZodType>(
       const parsed = schema.safeParse(request.event);
       if (!parsed.success) {
         const issues = formatIssues(parsed.error);
-        throw new ValidationError(`Invalid ${source}: ${issues.join('; ')}`, { cause: parsed.error, context: { issues } });
+        throw new ValidationError(`Invalid ${source}: ${issues.join('; ')}`, {
+          cause: parsed.error,
+          context: { issues },
+        });
       }
       request.event = parsed.data;
     },

@@ -140,7 +140,11 @@ export function computeClusterMetrics(
     }
     const heap = answered.filter((s) => s.heapAvailable > 0).map((s) => s.heapUsed / s.heapAvailable);
     if (heap.length > 0) {
-      metrics.push({ name: 'WorkerHeapUtilizationMax', unit: 'Percent', value: round2(Math.max(...heap) * 100) });
+      metrics.push({
+        name: 'WorkerHeapUtilizationMax',
+        unit: 'Percent',
+        value: round2(Math.max(...heap) * 100),
+      });
     }
   }
 

@@ -16,8 +16,8 @@ import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
-import { validateEvent } from '../../lib/middleware.ts';
 import type { Metric } from '../../lib/metrics.ts';
+import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
 import type { MBean } from '../../lib/trino/schemas.ts';
@@ -67,7 +67,9 @@ export async function observeCluster(client: TrinoClient, concurrency: number): 
 
   const [queries, workers, memory] = await Promise.all([
     client.getQueries().catch((error: unknown) => {
-      logger.warn('Could not read GET /v1/query; query metrics are zero this cycle', { error: describe(error) });
+      logger.warn('Could not read GET /v1/query; query metrics are zero this cycle', {
+        error: describe(error),
+      });
       return [];
     }),
     readWorkers(client, concurrency).catch((error: unknown) => {
@@ -78,7 +80,9 @@ export async function observeCluster(client: TrinoClient, concurrency: number): 
       .getMBean(CLUSTER_MEMORY_MBEAN)
       .then(memoryFromMBean)
       .catch((error: unknown) => {
-        logger.warn('Could not read the cluster memory MBean; memory metrics omitted', { error: describe(error) });
+        logger.warn('Could not read the cluster memory MBean; memory metrics omitted', {
+          error: describe(error),
+        });
         return undefined;
       }),
   ]);

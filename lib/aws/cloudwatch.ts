@@ -6,8 +6,8 @@
  * @module
  */
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { Metric } from '../metrics.ts';
 import { AwsError } from '../errors.ts';
+import type { Metric } from '../metrics.ts';
 
 /** Metrics sent per `PutMetricData` call. */
 export const METRICS_PER_CALL = 500;

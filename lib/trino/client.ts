@@ -265,7 +265,12 @@ export class TrinoClient {
     return headers;
   }
 
-  #request(method: 'GET' | 'PUT', path: string, body: string | undefined, call: CallOptions): Promise<RawResponse> {
+  #request(
+    method: 'GET' | 'PUT',
+    path: string,
+    body: string | undefined,
+    call: CallOptions,
+  ): Promise<RawResponse> {
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxBytes = this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -278,10 +283,13 @@ export class TrinoClient {
       const fail = (error: unknown): void => {
         if (timeout.aborted) {
           reject(
-            new TrinoTimeoutError(`Trino ${method} ${path} on ${this.baseUrl} timed out after ${timeoutMs} ms`, {
-              cause: error,
-              context,
-            }),
+            new TrinoTimeoutError(
+              `Trino ${method} ${path} on ${this.baseUrl} timed out after ${timeoutMs} ms`,
+              {
+                cause: error,
+                context,
+              },
+            ),
           );
         } else if (call.signal?.aborted) {
           reject(call.signal.reason);
@@ -314,7 +322,9 @@ export class TrinoClient {
             }
             chunks.push(chunk);
           });
-          response.on('error', (error) => (error instanceof TrinoResponseError ? reject(error) : fail(error)));
+          response.on('error', (error) =>
+            error instanceof TrinoResponseError ? reject(error) : fail(error),
+          );
           response.on('end', () => {
             const status = response.statusCode ?? 0;
             const text = Buffer.concat(chunks).toString('utf8');
@@ -349,7 +359,12 @@ export class TrinoClient {
         context,
       );
     }
-    return new TrinoHttpError(`Trino ${method} ${path} on ${this.baseUrl} answered ${status}`, status, body, context);
+    return new TrinoHttpError(
+      `Trino ${method} ${path} on ${this.baseUrl} answered ${status}`,
+      status,
+      body,
+      context,
+    );
   }
 }
 

@@ -10,7 +10,7 @@ import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import * as z from 'zod';
 import { envInt } from '../config.ts';
 import { SecretError } from '../errors.ts';
-import { TrinoClient, type TrinoAuth } from './client.ts';
+import { type TrinoAuth, TrinoClient } from './client.ts';
 
 /**
  * Environment variables that configure the connection to the coordinator (merge into a function's config schema).
@@ -50,12 +50,14 @@ let defaultSources: Promise<SecretSources> | undefined;
  */
 export function defaultSecretSources(): Promise<SecretSources> {
   defaultSources ??= (async () => {
-    const [{ SSMProvider }, { SecretsProvider }, { SSMClient }, { SecretsManagerClient }] = await Promise.all([
-      import('@aws-lambda-powertools/parameters/ssm'),
-      import('@aws-lambda-powertools/parameters/secrets'),
-      import('@aws-sdk/client-ssm'),
-      import('@aws-sdk/client-secrets-manager'),
-    ]);
+    const [{ SSMProvider }, { SecretsProvider }, { SSMClient }, { SecretsManagerClient }] = await Promise.all(
+      [
+        import('@aws-lambda-powertools/parameters/ssm'),
+        import('@aws-lambda-powertools/parameters/secrets'),
+        import('@aws-sdk/client-ssm'),
+        import('@aws-sdk/client-secrets-manager'),
+      ],
+    );
     return {
       ssm: new SSMProvider({ awsSdkV3Client: new SSMClient({}) }),
       secrets: new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
@@ -82,7 +84,9 @@ export async function resolveTrinoClient(
   const resolved = sources ?? (needsSecrets ? await defaultSecretSources() : undefined);
   const auth = resolved === undefined ? ({ type: 'none' } as const) : await resolveAuth(config, resolved);
   const caPem =
-    config.TRINO_CA_SSM_PARAMETER && resolved ? await readSsm(resolved, config.TRINO_CA_SSM_PARAMETER) : undefined;
+    config.TRINO_CA_SSM_PARAMETER && resolved
+      ? await readSsm(resolved, config.TRINO_CA_SSM_PARAMETER)
+      : undefined;
   return new TrinoClient({
     baseUrl: config.TRINO_URL,
     user: config.TRINO_USER,
@@ -113,10 +117,15 @@ async function readSecretValue(
     try {
       value = await sources.secrets.get(id, { maxAge: 300 });
     } catch (cause) {
-      throw new SecretError(`Could not read Secrets Manager secret "${id}"`, { cause, context: { secretId: id } });
+      throw new SecretError(`Could not read Secrets Manager secret "${id}"`, {
+        cause,
+        context: { secretId: id },
+      });
     }
     if (typeof value !== 'string' || value.length === 0) {
-      throw new SecretError(`Secrets Manager secret "${id}" has no string value`, { context: { secretId: id } });
+      throw new SecretError(`Secrets Manager secret "${id}" has no string value`, {
+        context: { secretId: id },
+      });
     }
     if (!value.trimStart().startsWith('{')) return value;
     let parsed: unknown;
@@ -131,7 +140,9 @@ async function readSecretValue(
     const fields = SecretJsonSchema.safeParse(parsed);
     const found = fields.success ? fields.data[field] : undefined;
     if (!found) {
-      throw new SecretError(`Secrets Manager secret "${id}" has no "${field}" field`, { context: { secretId: id } });
+      throw new SecretError(`Secrets Manager secret "${id}" has no "${field}" field`, {
+        context: { secretId: id },
+      });
     }
     return found;
   }

@@ -49,7 +49,12 @@ export async function controlPlaneEnv(
   }
   if (cluster.caPem !== undefined) {
     await ssm.send(
-      new PutParameterCommand({ Name: `${prefix}/trino-ca-pem`, Value: cluster.caPem, Type: 'String', Overwrite: true }),
+      new PutParameterCommand({
+        Name: `${prefix}/trino-ca-pem`,
+        Value: cluster.caPem,
+        Type: 'String',
+        Overwrite: true,
+      }),
     );
     env.TRINO_CA_SSM_PARAMETER = `${prefix}/trino-ca-pem`;
   }

@@ -94,9 +94,13 @@ export async function startMoto(options: { port?: number } = {}): Promise<MotoSe
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const child = spawn(path.join(REPO_ROOT, '.venv', 'bin', 'moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    path.join(REPO_ROOT, '.venv', 'bin', 'moto_server'),
+    ['-H', '127.0.0.1', '-p', String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.add(child);
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString());

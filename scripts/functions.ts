@@ -1,0 +1,30 @@
+/**
+ * The Lambda entry points trino-sentinel ships, by function name (as in serverless.yml), and the esbuild options
+ * every bundle uses (the same as serverless.yml's `custom.esbuild`). Read by `npm run build` and `npm run bench`;
+ * add a function here when serverless.yml gains one.
+ *
+ * @module
+ */
+import type { BuildOptions } from 'esbuild';
+
+/** Function name → entry file (relative to the repository root). */
+export const FUNCTIONS: Readonly<Record<string, string>> = {
+  clusterMetrics: 'functions/cluster-metrics/handler.ts',
+};
+
+/**
+ * esbuild options of every Lambda bundle: ESM, minified, Node 22, `@aws-sdk/*` external (the Lambda runtime
+ * ships AWS SDK v3), with a `require` shim for CommonJS dependencies.
+ */
+export const BUNDLE_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  minify: true,
+  sourcemap: false,
+  external: ['@aws-sdk/*'],
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'error',
+};
