@@ -74,3 +74,18 @@ export class SecretError extends SentinelError {}
 
 /** An AWS API call failed in a way our adapters translate (throttling, missing resource, …). */
 export class AwsError extends SentinelError {}
+
+/** AWS throttled the call even after the SDK's own retries; Step Functions retries it with backoff. */
+export class AwsThrottledError extends AwsError {}
+
+/**
+ * The lifecycle action no longer exists: the token was already used or expired, the hook or group was deleted,
+ * or the instance is gone. The drain ends successfully with a log line; retrying cannot help.
+ */
+export class LifecycleActionGoneError extends AwsError {}
+
+/** The EC2 instance does not exist (any more) or is not running. */
+export class InstanceGoneError extends AwsError {}
+
+/** A SQL statement run by the control plane failed in Trino; `errorName` is Trino's (e.g. `SYNTAX_ERROR`). */
+export class TrinoQueryError extends TrinoError {}

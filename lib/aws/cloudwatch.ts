@@ -6,7 +6,8 @@
  * @module
  */
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { AwsError } from '../errors.ts';
+import { AwsError, AwsThrottledError } from '../errors.ts';
+import { isThrottling, sdkErrorName } from './sdk-errors.ts';
 import type { Metric } from '../metrics.ts';
 
 /** Metrics sent per `PutMetricData` call. */
@@ -48,7 +49,7 @@ export function toMetricData(metrics: readonly Metric[], options: PublishOptions
  * @param metrics - Metrics to publish; nothing is sent when empty.
  * @param options - Namespace, cluster name, timestamp, resolution.
  * @returns Number of `PutMetricData` calls made.
- * @throws AwsError wrapping the SDK error (its `name`, e.g. `ThrottlingException`, kept in context).
+ * @throws AwsThrottledError when throttled after the SDK's retries; AwsError otherwise (SDK error name in context).
  */
 export async function publishMetrics(
   client: CloudWatchClient,
@@ -62,8 +63,9 @@ export async function publishMetrics(
     try {
       await client.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: batch }));
     } catch (cause) {
-      const sdkName = cause instanceof Error ? cause.name : 'UnknownError';
-      throw new AwsError(`CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`, {
+      const sdkName = sdkErrorName(cause);
+      const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
+      throw new ErrorClass(`CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`, {
         cause,
         context: { namespace: options.namespace, sdkError: sdkName, batchSize: batch.length },
       });

@@ -16,6 +16,7 @@ import {
   TrinoAuthError,
   TrinoConnectionError,
   TrinoHttpError,
+  TrinoQueryError,
   TrinoResponseError,
   TrinoTimeoutError,
 } from '../errors.ts';
@@ -32,6 +33,7 @@ import {
   NodeStatusSchema,
   type PrestoClusterStats,
   PrestoClusterStatsSchema,
+  QueryResultsSchema,
   type ServerInfo,
   ServerInfoSchema,
 } from './schemas.ts';
@@ -219,13 +221,48 @@ export class TrinoClient {
     return this.#getJson('/v1/cluster', PrestoClusterStatsSchema, call);
   }
 
+  /**
+   * Runs one SQL statement through the statement protocol and returns all rows. Meant for small control-plane
+   * reads of `system.runtime.*`, not for large results.
+   * Source: Trino client REST protocol, `POST /v1/statement` → io.trino.client.QueryResults, following `nextUri`.
+   * @param sql - The statement.
+   * @param call - Per-request timeout applies to each page; `signal` cancels the whole loop.
+   * @returns Column names and rows (values as Trino's JSON encodes them).
+   * @throws TrinoQueryError when Trino reports a query error (message and `errorName` kept); transport errors as usual.
+   */
+  async query(sql: string, call: CallOptions = {}): Promise<{ columns: string[]; rows: unknown[][] }> {
+    let page = await this.#parse(
+      '/v1/statement',
+      await this.#request('POST', '/v1/statement', sql, call, 'text/plain'),
+      QueryResultsSchema,
+    );
+    const rows: unknown[][] = [];
+    let columns: string[] = [];
+    for (;;) {
+      if (page.columns) columns = page.columns.map((c) => c.name);
+      if (page.data) rows.push(...page.data);
+      if (page.error) {
+        throw new TrinoQueryError(`Trino query ${page.id} failed: ${page.error.message}`, {
+          context: { queryId: page.id, errorName: page.error.errorName, errorType: page.error.errorType },
+        });
+      }
+      if (!page.nextUri) return { columns, rows };
+      const next = new URL(page.nextUri);
+      const path = `${next.pathname}${next.search}`;
+      page = await this.#parse(path, await this.#request('GET', path, undefined, call), QueryResultsSchema);
+    }
+  }
+
   /** Closes idle keep-alive sockets. */
   close(): void {
     this.#agent.destroy();
   }
 
   async #getJson<S extends z.ZodType>(path: string, schema: S, call: CallOptions): Promise<z.infer<S>> {
-    const response = await this.#request('GET', path, undefined, call);
+    return this.#parse(path, await this.#request('GET', path, undefined, call), schema);
+  }
+
+  #parse<S extends z.ZodType>(path: string, response: RawResponse, schema: S): z.infer<S> {
     let json: unknown;
     try {
       json = JSON.parse(response.body);
@@ -246,7 +283,7 @@ export class TrinoClient {
     return parsed.data;
   }
 
-  #headers(body: string | undefined): Record<string, string> {
+  #headers(body: string | undefined, contentType: string): Record<string, string> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       [this.#options.flavor === 'presto' ? 'x-presto-user' : 'x-trino-user']: this.#options.user,
@@ -259,17 +296,18 @@ export class TrinoClient {
       headers.authorization = `Bearer ${auth.token}`;
     }
     if (body !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = contentType;
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     return headers;
   }
 
   #request(
-    method: 'GET' | 'PUT',
+    method: 'GET' | 'PUT' | 'POST',
     path: string,
     body: string | undefined,
     call: CallOptions,
+    contentType = 'application/json',
   ): Promise<RawResponse> {
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxBytes = this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -306,7 +344,7 @@ export class TrinoClient {
       };
       const request = transport.request(
         target,
-        { method, headers: this.#headers(body), agent: this.#agent, signal },
+        { method, headers: this.#headers(body, contentType), agent: this.#agent, signal },
         (response) => {
           const chunks: Buffer[] = [];
           let size = 0;

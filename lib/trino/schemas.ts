@@ -179,3 +179,25 @@ export const PrestoClusterStatsSchema = z.object({
 });
 /** Parsed PrestoDB `GET /v1/cluster`. */
 export type PrestoClusterStats = z.infer<typeof PrestoClusterStatsSchema>;
+
+/**
+ * Schema of one page of the statement protocol (`POST /v1/statement`, then `GET nextUri`).
+ * Source: io.trino.client.QueryResults (trino-client).
+ */
+export const QueryResultsSchema = z.object({
+  id: z.string(),
+  nextUri: z.string().optional(),
+  columns: z.array(z.object({ name: z.string(), type: z.string() })).optional(),
+  data: z.array(z.array(z.unknown())).optional(),
+  stats: z.object({ state: z.string() }).loose(),
+  error: z
+    .object({
+      message: z.string(),
+      errorCode: z.number().optional(),
+      errorName: z.string().optional(),
+      errorType: z.string().optional(),
+    })
+    .optional(),
+});
+/** Parsed page of the statement protocol. */
+export type QueryResults = z.infer<typeof QueryResultsSchema>;
