@@ -22,7 +22,7 @@ export async function controlPlaneEnv(
   cluster: TrinoCluster,
   clusterName: string,
 ): Promise<Record<string, string>> {
-  const ssm = new SSMClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION });
+  const ssm = new SSMClient(moto.clientConfig);
   const prefix = `/trino-sentinel/${clusterName}`;
   const env: Record<string, string> = {
     ...moto.env,

@@ -21,10 +21,19 @@ export interface MotoServer {
   readonly endpoint: string;
   /** Environment for SDK clients/child processes: `AWS_ENDPOINT_URL`, region and dummy credentials. */
   readonly env: Readonly<Record<string, string>>;
+  /** Options for an SDK client constructed by test code: endpoint, region, dummy credentials. */
+  readonly clientConfig: EmulatorClientConfig;
   /** Drops every resource in the emulator (`POST /moto-api/reset`). */
   reset(): Promise<void>;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
+}
+
+/** SDK client options that reach the emulator. */
+export interface EmulatorClientConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 /** Region used against the emulator. */
@@ -126,6 +135,11 @@ export async function startMoto(options: { port?: number } = {}): Promise<MotoSe
       AWS_DEFAULT_REGION: MOTO_REGION,
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
+    },
+    clientConfig: {
+      endpoint,
+      region: MOTO_REGION,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     },
     async reset() {
       const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });

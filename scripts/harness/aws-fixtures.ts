@@ -1,0 +1,107 @@
+/**
+ * Test infrastructure: builds, in moto, the AWS side of a cluster as infra/ would in a real account: a VPC and
+ * subnet, a worker launch template, a worker Auto Scaling group with the termination lifecycle hook, and one
+ * instance per harness Trino worker, tagged like production instances plus `trino-sentinel:http-port`, the
+ * worker's loopback port (the sandbox's `WORKER_URL_TEMPLATE` is `http://127.0.0.1:{tag:trino-sentinel:http-port}`).
+ *
+ * @module
+ */
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  PutLifecycleHookCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CreateLaunchTemplateCommand,
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import type { EmulatorClientConfig } from './moto.ts';
+
+/** The worker group as created. */
+export interface WorkerGroup {
+  readonly autoScalingGroupName: string;
+  readonly lifecycleHookName: string;
+  /** One per requested worker port, in order. */
+  readonly instances: readonly { readonly instanceId: string; readonly port: number }[];
+}
+
+
+/**
+ * Creates the worker group in moto.
+ * @param aws - `MotoServer.clientConfig`.
+ * @param clusterName - Value of the `trino-sentinel:cluster` tag.
+ * @param workerPorts - One instance is mapped to each port.
+ * @param heartbeatTimeoutSeconds - The lifecycle hook's HeartbeatTimeout (AWS: 30–7200).
+ */
+export async function createWorkerGroup(
+  aws: EmulatorClientConfig,
+  clusterName: string,
+  workerPorts: readonly number[],
+  heartbeatTimeoutSeconds: number,
+): Promise<WorkerGroup> {
+  const ec2 = new EC2Client(aws);
+  const autoscaling = new AutoScalingClient(aws);
+  try {
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }));
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: '10.40.1.0/24', AvailabilityZone: `${aws.region}a` }),
+    );
+    const images = await ec2.send(new DescribeImagesCommand({}));
+    const imageId = images.Images?.[0]?.ImageId;
+    if (imageId === undefined) throw new Error('moto offers no AMI');
+    const templateName = `${clusterName}-worker`;
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: templateName,
+        LaunchTemplateData: { ImageId: imageId, InstanceType: 'r6i.xlarge' },
+      }),
+    );
+    const autoScalingGroupName = `${clusterName}-workers`;
+    const lifecycleHookName = `${clusterName}-worker-drain`;
+    await autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: autoScalingGroupName,
+        LaunchTemplate: { LaunchTemplateName: templateName, Version: '$Latest' },
+        MinSize: 0,
+        MaxSize: workerPorts.length + 2,
+        DesiredCapacity: workerPorts.length,
+        VPCZoneIdentifier: subnet.Subnet?.SubnetId,
+        Tags: [
+          { Key: 'trino-sentinel:cluster', Value: clusterName, PropagateAtLaunch: true },
+          { Key: 'trino-sentinel:role', Value: 'worker', PropagateAtLaunch: true },
+        ],
+      }),
+    );
+    await autoscaling.send(
+      new PutLifecycleHookCommand({
+        AutoScalingGroupName: autoScalingGroupName,
+        LifecycleHookName: lifecycleHookName,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: heartbeatTimeoutSeconds,
+        DefaultResult: 'CONTINUE',
+      }),
+    );
+    const groups = await autoscaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [autoScalingGroupName] }),
+    );
+    const instanceIds = (groups.AutoScalingGroups?.[0]?.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+    if (instanceIds.length !== workerPorts.length) {
+      throw new Error(`moto launched ${instanceIds.length} instances, expected ${workerPorts.length}`);
+    }
+    const instances = instanceIds.map((instanceId, index) => ({ instanceId, port: workerPorts[index] ?? 0 }));
+    for (const { instanceId, port } of instances) {
+      await ec2.send(
+        new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: 'trino-sentinel:http-port', Value: String(port) }] }),
+      );
+    }
+    return { autoScalingGroupName, lifecycleHookName, instances };
+  } finally {
+    ec2.destroy();
+    autoscaling.destroy();
+  }
+}

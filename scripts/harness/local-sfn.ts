@@ -1,0 +1,126 @@
+/**
+ * Test infrastructure: runs our ASL definitions for real with `aws-local-stepfunctions`, each Task state bound
+ * to our Lambda handler (by state name), and bridges an SDK `SFNClient` to it: `StartExecution` on a client
+ * passed through {@link LocalStepFunctions.bridge} starts a local execution instead of calling AWS (moto's Step
+ * Functions engine fails every execution after the first, moto #10077). Execution names are unique like in AWS:
+ * a second `StartExecution` with a used name throws `ExecutionAlreadyExists`.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ExecutionAlreadyExists, type SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import * as z from 'zod';
+import { localContext } from './invoke.ts';
+import { REPO_ROOT } from './moto.ts';
+
+/** A Lambda handler as middy builds it. */
+export type LocalLambda = (event: never, context: Context) => Promise<unknown>;
+
+/** One local execution. */
+export interface LocalExecution {
+  readonly name: string;
+  readonly input: unknown;
+  /** Resolves with the execution's output, rejects with the execution's error. */
+  readonly result: Promise<unknown>;
+  /** Names of the states entered, in order. */
+  readonly statesEntered: string[];
+}
+
+const ArnPlaceholder = /\$\{([A-Za-z0-9]+)\}/g;
+
+/**
+ * Loads `statemachines/<file>` and replaces each `${Name}` with a well-formed fake Lambda ARN (the Task states are
+ * overridden by name anyway), as `DefinitionSubstitutions` do in AWS.
+ * @returns The definition and the placeholder names found.
+ */
+export async function loadDefinition(file: string): Promise<{ definition: StateMachineDefinition; placeholders: string[] }> {
+  const text = await readFile(path.join(REPO_ROOT, 'statemachines', file), 'utf8');
+  const placeholders = [...new Set([...text.matchAll(ArnPlaceholder)].map((m) => m[1] ?? ''))];
+  const substituted = text.replace(ArnPlaceholder, (_, name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+  const parsed: unknown = JSON.parse(substituted);
+  const definition = z.object({ StartAt: z.string(), States: z.record(z.string(), z.unknown()) }).loose().parse(parsed);
+  // aws-local-stepfunctions validates the definition itself in its constructor.
+  return { definition: definition as unknown as StateMachineDefinition, placeholders };
+}
+
+/** A state machine executed locally with our handlers. */
+export class LocalStepFunctions {
+  readonly #machine: StateMachine;
+  readonly #handlers: Readonly<Record<string, LocalLambda>>;
+  readonly #executions = new Map<string, LocalExecution>();
+
+  /**
+   * @param definition - From {@link loadDefinition}.
+   * @param handlers - Task state name → Lambda handler.
+   */
+  constructor(definition: StateMachineDefinition, handlers: Readonly<Record<string, LocalLambda>>) {
+    this.#machine = new StateMachine(definition);
+    this.#handlers = handlers;
+  }
+
+  /**
+   * Starts an execution; names are unique per instance, like per state machine in AWS.
+   * @throws ExecutionAlreadyExists for a used name.
+   */
+  start(name: string, input: unknown): LocalExecution {
+    if (this.#executions.has(name)) {
+      throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${name}'`, $metadata: {} });
+    }
+    const taskResourceLocalHandlers = Object.fromEntries(
+      Object.entries(this.#handlers).map(([state, handler]) => [
+        state,
+        async (taskInput: unknown) => toJson(await handler(taskInput as never, localContext(state))),
+      ]),
+    );
+    const run = this.#machine.run(toJson(input), { overrides: { taskResourceLocalHandlers } });
+    const statesEntered: string[] = [];
+    void (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+      }
+    })().catch(() => undefined);
+    const execution: LocalExecution = { name, input, result: run.result, statesEntered };
+    this.#executions.set(name, execution);
+    return execution;
+  }
+
+  /** Executions started so far, by name. */
+  get executions(): ReadonlyMap<string, LocalExecution> {
+    return this.#executions;
+  }
+
+  /**
+   * Routes `StartExecution` sent through `client` to {@link start}; other commands go to the client's endpoint.
+   * @returns The same client, for chaining.
+   */
+  bridge(client: SFNClient): SFNClient {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'StartExecutionCommand') return next(args);
+        const input = z
+          .object({ name: z.string(), input: z.string(), stateMachineArn: z.string() })
+          .parse(args.input);
+        this.start(input.name, JSON.parse(input.input));
+        return {
+          output: {
+            $metadata: { httpStatusCode: 200 },
+            executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+            startDate: new Date(),
+          },
+          response: {},
+        };
+      },
+      { step: 'initialize', name: 'localStepFunctionsBridge' },
+    );
+    return client;
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function toJson(value: unknown): Json {
+  return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
