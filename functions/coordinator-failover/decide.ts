@@ -45,7 +45,9 @@ export function chooseStandby(
       c.role === 'standby' &&
       c.cluster === clusterName &&
       c.healthy &&
-      (eniAvailabilityZone === undefined || c.availabilityZone === undefined || c.availabilityZone === eniAvailabilityZone),
+      (eniAvailabilityZone === undefined ||
+        c.availabilityZone === undefined ||
+        c.availabilityZone === eniAvailabilityZone),
   );
   eligible.sort((a, b) => a.launchTimeMs - b.launchTimeMs || a.instanceId.localeCompare(b.instanceId));
   return eligible[0]?.instanceId;
@@ -123,10 +125,15 @@ export function decideDetach(
  * Guards the attach: only an unattached ENI may be attached (EC2 refuses otherwise; moto does not, so we check).
  * @returns `ATTACH`, `ALREADY_ATTACHED` (to the target: idempotent retry), or `REFUSE` (attached elsewhere).
  */
-export function decideAttach(eni: EniView, targetInstanceId: string): 'ATTACH' | 'ALREADY_ATTACHED' | 'REFUSE' {
+export function decideAttach(
+  eni: EniView,
+  targetInstanceId: string,
+): 'ATTACH' | 'ALREADY_ATTACHED' | 'REFUSE' {
   const attachment = eni.attachment;
-  if (attachment === undefined || attachment.status === 'detached') return eni.status === 'available' ? 'ATTACH' : 'REFUSE';
-  if (attachment.instanceId === targetInstanceId && attachment.status !== 'detaching') return 'ALREADY_ATTACHED';
+  if (attachment === undefined || attachment.status === 'detached')
+    return eni.status === 'available' ? 'ATTACH' : 'REFUSE';
+  if (attachment.instanceId === targetInstanceId && attachment.status !== 'detaching')
+    return 'ALREADY_ATTACHED';
   return 'REFUSE';
 }
 
@@ -144,7 +151,8 @@ export function decideServing(input: {
   readonly elapsedMs: number;
   readonly timeoutMs: number;
 }): 'SERVING' | 'WAIT' | 'TIMEOUT' {
-  const needed = input.minimumWorkers > 0 ? Math.min(input.baselineWorkers, input.minimumWorkers) : input.baselineWorkers;
+  const needed =
+    input.minimumWorkers > 0 ? Math.min(input.baselineWorkers, input.minimumWorkers) : input.baselineWorkers;
   if (input.answersOnEni && input.workers >= needed) return 'SERVING';
   return input.elapsedMs >= input.timeoutMs ? 'TIMEOUT' : 'WAIT';
 }

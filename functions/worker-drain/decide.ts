@@ -136,7 +136,8 @@ export function decideDrainStep(
   requested: 'SHUTTING_DOWN' | 'DRAINING',
   nowMs: number,
 ): DrainStep {
-  const consecutiveUnreachable = observation.workerState === 'UNREACHABLE' ? progress.consecutiveUnreachable + 1 : 0;
+  const consecutiveUnreachable =
+    observation.workerState === 'UNREACHABLE' ? progress.consecutiveUnreachable + 1 : 0;
   const base = { ...progress, consecutiveUnreachable, polls: progress.polls + 1 };
   const finish = (outcome: DrainOutcome): DrainStep => ({
     done: true,
@@ -157,7 +158,8 @@ export function decideDrainStep(
       ? Math.min(5, schedule.pollIntervalSeconds, remainingSeconds)
       : Math.min(schedule.pollIntervalSeconds, remainingSeconds);
   const nextCheckAtMs = nowMs + waitSeconds * 1_000;
-  const heartbeat = nextCheckAtMs + policy.heartbeatMarginMs >= progress.lastHeartbeatAtMs + policy.heartbeatTimeoutMs;
+  const heartbeat =
+    nextCheckAtMs + policy.heartbeatMarginMs >= progress.lastHeartbeatAtMs + policy.heartbeatTimeoutMs;
 
   let request: DrainStep['request'];
   if (observation.workerState === 'DRAINED') request = 'SHUTTING_DOWN';

@@ -25,15 +25,21 @@ import {
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import { describeInstance } from '../../lib/aws/ec2.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { AwsError, ConfigError, InstanceGoneError, LifecycleActionGoneError, SentinelError } from '../../lib/errors.ts';
+import {
+  AwsError,
+  ConfigError,
+  InstanceGoneError,
+  LifecycleActionGoneError,
+  SentinelError,
+} from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
 import {
   chooseDrainRequest,
-  decideDrainStep,
   type DrainPolicy,
+  decideDrainStep,
   orderForTermination,
   planDrain,
   type TerminationCandidate,
@@ -89,7 +95,9 @@ export function drainExecutionName(instanceId: string, lifecycleActionToken: str
 
 function workerClientFor(coordinator: TrinoClient, url: string): TrinoClient {
   // Credentials travel only over TLS: a worker's plain-HTTP internal port gets the user header alone.
-  return url.startsWith('https:') ? coordinator.forNode(url) : coordinator.forNode(url, { auth: { type: 'none' } });
+  return url.startsWith('https:')
+    ? coordinator.forNode(url)
+    : coordinator.forNode(url, { auth: { type: 'none' } });
 }
 
 function safeRef(ref: LifecycleActionRef) {
@@ -107,7 +115,8 @@ function safeRef(ref: LifecycleActionRef) {
  */
 export async function runStartDrain(event: LifecycleActionEvent, deps: DrainDeps) {
   const arn = deps.config.DRAIN_STATE_MACHINE_ARN;
-  if (arn === undefined) throw new ConfigError('Configuration error: DRAIN_STATE_MACHINE_ARN is not set (needed by startDrain)');
+  if (arn === undefined)
+    throw new ConfigError('Configuration error: DRAIN_STATE_MACHINE_ARN is not set (needed by startDrain)');
   const detail = event.detail;
   const input: DrainExecutionInput = {
     lifecycle: {
@@ -174,7 +183,11 @@ export async function runBeginDrain(input: DrainExecutionInput, deps: DrainDeps)
   const worker = workerClientFor(coordinator, workerUrl);
   try {
     const info = await worker.getInfo();
-    const wanted = chooseDrainRequest(info.nodeVersion.version, deps.config.TRINO_FLAVOR, deps.config.PREFER_DRAINING);
+    const wanted = chooseDrainRequest(
+      info.nodeVersion.version,
+      deps.config.TRINO_FLAVOR,
+      deps.config.PREFER_DRAINING,
+    );
     const requested = await requestDrain(worker, wanted);
     const now = deps.now();
     const policy = drainPolicy(deps.config, hookTimeoutMs);
@@ -194,7 +207,12 @@ export async function runBeginDrain(input: DrainExecutionInput, deps: DrainDeps)
       heartbeatTimeoutMs: hookTimeoutMs,
       schedule,
       // The lifecycle action's own start counts as the last "heartbeat": the timeout runs from there.
-      progress: { lastHeartbeatAtMs: Math.min(now, schedule.startedAtMs), heartbeats: 0, consecutiveUnreachable: 0, polls: 0 },
+      progress: {
+        lastHeartbeatAtMs: Math.min(now, schedule.startedAtMs),
+        heartbeats: 0,
+        consecutiveUnreachable: 0,
+        polls: 0,
+      },
       done: false,
       waitSeconds: Math.min(schedule.pollIntervalSeconds, 5),
     };
@@ -236,7 +254,11 @@ export async function runCheckDrain(input: DrainTaskInput, deps: DrainDeps): Pro
     if (step.heartbeat) await recordLifecycleActionHeartbeat(deps.autoscaling, ref);
     if (step.request !== undefined) {
       await worker.setState(step.request);
-      logger.info('Worker state requested', { ...safeRef(ref), observed: workerState, requested: step.request });
+      logger.info('Worker state requested', {
+        ...safeRef(ref),
+        observed: workerState,
+        requested: step.request,
+      });
     }
     logger.info('Drain check', {
       ...safeRef(ref),
@@ -278,7 +300,12 @@ export async function runCompleteDrain(input: DrainTaskInput, deps: DrainDeps) {
       drainSeconds,
     });
   } else {
-    logger.info('Drain complete', { ...safeRef(ref), outcome, drainSeconds, heartbeats: drain.progress.heartbeats });
+    logger.info('Drain complete', {
+      ...safeRef(ref),
+      outcome,
+      drainSeconds,
+      heartbeats: drain.progress.heartbeats,
+    });
   }
   await publishMetrics(
     deps.cloudwatch,
@@ -287,9 +314,18 @@ export async function runCompleteDrain(input: DrainTaskInput, deps: DrainDeps) {
       { name: 'DrainHeartbeats', unit: 'Count', value: drain.progress.heartbeats },
       { name: 'DrainDeadlineReached', unit: 'Count', value: outcome === 'DEADLINE' ? 1 : 0 },
     ],
-    { namespace: deps.config.METRICS_NAMESPACE, clusterName: deps.config.CLUSTER_NAME, timestamp: new Date(now) },
+    {
+      namespace: deps.config.METRICS_NAMESPACE,
+      clusterName: deps.config.CLUSTER_NAME,
+      timestamp: new Date(now),
+    },
   ).catch((error: unknown) => logger.warn('Could not publish drain metrics', { error: String(error) }));
-  return { lifecycleResult: 'CONTINUE' as const, outcome, heartbeats: drain.progress.heartbeats, drainSeconds };
+  return {
+    lifecycleResult: 'CONTINUE' as const,
+    outcome,
+    heartbeats: drain.progress.heartbeats,
+    drainSeconds,
+  };
 }
 
 /**
@@ -309,8 +345,13 @@ export async function runSpotInterruption(event: SpotInterruptionEvent, deps: Dr
     }
     throw error;
   }
-  if (instance.tags['trino-sentinel:cluster'] !== deps.config.CLUSTER_NAME || instance.tags['trino-sentinel:role'] !== 'worker') {
-    logger.info('Spot interruption for an instance that is not a worker of this cluster: ignored', { instanceId });
+  if (
+    instance.tags['trino-sentinel:cluster'] !== deps.config.CLUSTER_NAME ||
+    instance.tags['trino-sentinel:role'] !== 'worker'
+  ) {
+    logger.info('Spot interruption for an instance that is not a worker of this cluster: ignored', {
+      instanceId,
+    });
     return { action: 'none', reason: 'not a worker of this cluster' } as const;
   }
   const coordinator = await deps.coordinator();
@@ -342,7 +383,9 @@ export async function runTerminationPolicy(input: TerminationPolicyInput, deps: 
     const coordinator = await deps.coordinator();
     const [load, instances] = await Promise.all([
       coordinator.query(TASK_LOAD_SQL),
-      Promise.all(input.Instances.map((i) => describeInstance(deps.ec2, i.InstanceId).catch(() => undefined))),
+      Promise.all(
+        input.Instances.map((i) => describeInstance(deps.ec2, i.InstanceId).catch(() => undefined)),
+      ),
     ]);
     const byUrl = new Map<string, { tasks: number; splits: number }>();
     for (const row of load.rows) {
@@ -399,7 +442,11 @@ const resolve = (deps: DepsSource) => (typeof deps === 'function' ? deps() : dep
 
 /** Builds all drain handlers over the given dependencies. */
 export function makeDrainHandlers(deps: DepsSource = getDefaultDrainDeps) {
-  const wrap = <T, R>(schema: Parameters<typeof validateEvent>[0], source: string, fn: (event: T, d: DrainDeps) => Promise<R>) =>
+  const wrap = <T, R>(
+    schema: Parameters<typeof validateEvent>[0],
+    source: string,
+    fn: (event: T, d: DrainDeps) => Promise<R>,
+  ) =>
     middy<T, R>()
       .use(injectLambdaContext(logger))
       .use(validateEvent(schema, source))
@@ -410,8 +457,16 @@ export function makeDrainHandlers(deps: DepsSource = getDefaultDrainDeps) {
       'EC2 Instance-terminate Lifecycle Action event',
       runStartDrain,
     ),
-    beginDrain: wrap<DrainExecutionInput, DrainState>(DrainExecutionInputSchema, 'drain execution input', runBeginDrain),
-    checkDrain: wrap<DrainTaskInput, DrainState>(DrainTaskInputSchema, 'CheckDrain task input', runCheckDrain),
+    beginDrain: wrap<DrainExecutionInput, DrainState>(
+      DrainExecutionInputSchema,
+      'drain execution input',
+      runBeginDrain,
+    ),
+    checkDrain: wrap<DrainTaskInput, DrainState>(
+      DrainTaskInputSchema,
+      'CheckDrain task input',
+      runCheckDrain,
+    ),
     completeDrain: wrap<DrainTaskInput, Awaited<ReturnType<typeof runCompleteDrain>>>(
       DrainTaskInputSchema,
       'CompleteLifecycleAction task input',
@@ -432,4 +487,5 @@ export function makeDrainHandlers(deps: DepsSource = getDefaultDrainDeps) {
 
 const handlers = makeDrainHandlers();
 /** Lambda entry points (see serverless.yml). */
-export const { startDrain, beginDrain, checkDrain, completeDrain, spotInterruption, terminationPolicy } = handlers;
+export const { startDrain, beginDrain, checkDrain, completeDrain, spotInterruption, terminationPolicy } =
+  handlers;

@@ -47,7 +47,10 @@ export const SpotInterruptionEventSchema = z.object({
   time: z.iso.datetime(),
   region: z.string(),
   resources: z.array(z.string()),
-  detail: z.object({ 'instance-id': InstanceId, 'instance-action': z.enum(['terminate', 'stop', 'hibernate']) }),
+  detail: z.object({
+    'instance-id': InstanceId,
+    'instance-action': z.enum(['terminate', 'stop', 'hibernate']),
+  }),
 });
 /** Parsed Spot interruption warning. */
 export type SpotInterruptionEvent = z.infer<typeof SpotInterruptionEventSchema>;
@@ -60,7 +63,11 @@ export const TerminationPolicyInputSchema = z.object({
   AutoScalingGroupARN: z.string(),
   AutoScalingGroupName: z.string(),
   CapacityToTerminate: z.array(
-    z.object({ AvailabilityZone: z.string(), Capacity: z.number().int(), InstanceMarketOption: z.string().optional() }),
+    z.object({
+      AvailabilityZone: z.string(),
+      Capacity: z.number().int(),
+      InstanceMarketOption: z.string().optional(),
+    }),
   ),
   Instances: z.array(
     z.object({

@@ -4,8 +4,15 @@
  *
  * @module
  */
-import { TrinoAuthError, TrinoConnectionError, TrinoHttpError, TrinoTimeoutError, ValidationError } from '../../lib/errors.ts';
+
 import type { InstanceView } from '../../lib/aws/ec2.ts';
+import {
+  TrinoAuthError,
+  TrinoConnectionError,
+  TrinoHttpError,
+  TrinoTimeoutError,
+  ValidationError,
+} from '../../lib/errors.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import type { NodeState } from '../../lib/trino/schemas.ts';
 
@@ -18,9 +25,12 @@ export function workerUrlFor(template: string, instance: InstanceView): string {
   const url = template.replace(/\{(privateIp|tag:[^}]+)\}/g, (_, key: string) => {
     const value = key === 'privateIp' ? instance.privateIpAddress : instance.tags[key.slice('tag:'.length)];
     if (value === undefined) {
-      throw new ValidationError(`Instance ${instance.instanceId} has no value for {${key}} in WORKER_URL_TEMPLATE`, {
-        context: { instanceId: instance.instanceId, placeholder: key },
-      });
+      throw new ValidationError(
+        `Instance ${instance.instanceId} has no value for {${key}} in WORKER_URL_TEMPLATE`,
+        {
+          context: { instanceId: instance.instanceId, placeholder: key },
+        },
+      );
     }
     return value;
   });
@@ -46,7 +56,12 @@ export async function requestDrain(
     await worker.setState(wanted);
     return wanted;
   } catch (error) {
-    if (wanted === 'DRAINING' && error instanceof TrinoHttpError && !(error instanceof TrinoAuthError) && error.status === 400) {
+    if (
+      wanted === 'DRAINING' &&
+      error instanceof TrinoHttpError &&
+      !(error instanceof TrinoAuthError) &&
+      error.status === 400
+    ) {
       await worker.setState('SHUTTING_DOWN');
       return 'SHUTTING_DOWN';
     }

@@ -37,7 +37,10 @@ function translate(operation: string, ref: LifecycleActionRef, cause: unknown): 
     sdkMessage: sdkErrorMessage(cause).replaceAll(ref.lifecycleActionToken, '<token>'),
   };
   if (isThrottling(cause)) {
-    return new AwsThrottledError(`Auto Scaling ${operation} throttled for ${ref.instanceId}`, { cause, context });
+    return new AwsThrottledError(`Auto Scaling ${operation} throttled for ${ref.instanceId}`, {
+      cause,
+      context,
+    });
   }
   if (sdkErrorName(cause) === 'ValidationError') {
     return new LifecycleActionGoneError(
@@ -45,14 +48,20 @@ function translate(operation: string, ref: LifecycleActionRef, cause: unknown): 
       { cause, context },
     );
   }
-  return new AwsError(`Auto Scaling ${operation} failed for ${ref.instanceId} (${context.sdkError})`, { cause, context });
+  return new AwsError(`Auto Scaling ${operation} failed for ${ref.instanceId} (${context.sdkError})`, {
+    cause,
+    context,
+  });
 }
 
 /**
  * `RecordLifecycleActionHeartbeat`: restarts the hook's heartbeat timeout.
  * @throws LifecycleActionGoneError | AwsThrottledError | AwsError
  */
-export async function recordLifecycleActionHeartbeat(client: AutoScalingClient, ref: LifecycleActionRef): Promise<void> {
+export async function recordLifecycleActionHeartbeat(
+  client: AutoScalingClient,
+  ref: LifecycleActionRef,
+): Promise<void> {
   try {
     await client.send(
       new RecordLifecycleActionHeartbeatCommand({

@@ -7,8 +7,8 @@
  */
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsError, AwsThrottledError } from '../errors.ts';
-import { isThrottling, sdkErrorName } from './sdk-errors.ts';
 import type { Metric } from '../metrics.ts';
+import { isThrottling, sdkErrorName } from './sdk-errors.ts';
 
 /** Metrics sent per `PutMetricData` call. */
 export const METRICS_PER_CALL = 500;
@@ -65,10 +65,13 @@ export async function publishMetrics(
     } catch (cause) {
       const sdkName = sdkErrorName(cause);
       const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
-      throw new ErrorClass(`CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`, {
-        cause,
-        context: { namespace: options.namespace, sdkError: sdkName, batchSize: batch.length },
-      });
+      throw new ErrorClass(
+        `CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`,
+        {
+          cause,
+          context: { namespace: options.namespace, sdkError: sdkName, batchSize: batch.length },
+        },
+      );
     }
     calls += 1;
   }

@@ -26,21 +26,28 @@ export async function describeInstance(client: EC2Client, instanceId: string): P
   let found: InstanceView | undefined;
   try {
     const out = await client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-    const instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+    const instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find(
+      (i) => i.InstanceId === instanceId,
+    );
     if (instance) {
       found = {
         instanceId,
         state: instance.State?.Name ?? 'unknown',
         ...(instance.PrivateIpAddress ? { privateIpAddress: instance.PrivateIpAddress } : {}),
         tags: Object.fromEntries(
-          (instance.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])),
+          (instance.Tags ?? []).flatMap((t) =>
+            t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [],
+          ),
         ),
       };
     }
   } catch (cause) {
     const name = sdkErrorName(cause);
     if (name.startsWith('InvalidInstanceID')) {
-      throw new InstanceGoneError(`EC2 instance ${instanceId} does not exist`, { cause, context: { instanceId, sdkError: name } });
+      throw new InstanceGoneError(`EC2 instance ${instanceId} does not exist`, {
+        cause,
+        context: { instanceId, sdkError: name },
+      });
     }
     const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
     throw new ErrorClass(`EC2 DescribeInstances failed for ${instanceId} (${name})`, {
@@ -49,7 +56,9 @@ export async function describeInstance(client: EC2Client, instanceId: string): P
     });
   }
   if (found === undefined || found.state === 'terminated') {
-    throw new InstanceGoneError(`EC2 instance ${instanceId} is gone`, { context: { instanceId, state: found?.state } });
+    throw new InstanceGoneError(`EC2 instance ${instanceId} is gone`, {
+      context: { instanceId, state: found?.state },
+    });
   }
   return found;
 }

@@ -30,7 +30,6 @@ export interface WorkerGroup {
   readonly instances: readonly { readonly instanceId: string; readonly port: number }[];
 }
 
-
 /**
  * Creates the worker group in moto.
  * @param aws - `MotoServer.clientConfig`.
@@ -49,7 +48,11 @@ export async function createWorkerGroup(
   try {
     const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }));
     const subnet = await ec2.send(
-      new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: '10.40.1.0/24', AvailabilityZone: `${aws.region}a` }),
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: '10.40.1.0/24',
+        AvailabilityZone: `${aws.region}a`,
+      }),
     );
     const images = await ec2.send(new DescribeImagesCommand({}));
     const imageId = images.Images?.[0]?.ImageId;
@@ -89,14 +92,19 @@ export async function createWorkerGroup(
     const groups = await autoscaling.send(
       new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [autoScalingGroupName] }),
     );
-    const instanceIds = (groups.AutoScalingGroups?.[0]?.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+    const instanceIds = (groups.AutoScalingGroups?.[0]?.Instances ?? []).flatMap((i) =>
+      i.InstanceId ? [i.InstanceId] : [],
+    );
     if (instanceIds.length !== workerPorts.length) {
       throw new Error(`moto launched ${instanceIds.length} instances, expected ${workerPorts.length}`);
     }
     const instances = instanceIds.map((instanceId, index) => ({ instanceId, port: workerPorts[index] ?? 0 }));
     for (const { instanceId, port } of instances) {
       await ec2.send(
-        new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: 'trino-sentinel:http-port', Value: String(port) }] }),
+        new CreateTagsCommand({
+          Resources: [instanceId],
+          Tags: [{ Key: 'trino-sentinel:http-port', Value: String(port) }],
+        }),
       );
     }
     return { autoScalingGroupName, lifecycleHookName, instances };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { AutoScalingServiceException, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { type AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import * as z from 'zod';
 
 /** One recorded call. */
@@ -62,7 +62,9 @@ export function recordLifecycleActions(client: AutoScalingClient): RecordedLifec
         lifecycleHookName: input.LifecycleHookName,
         instanceId: input.InstanceId,
         lifecycleActionToken: input.LifecycleActionToken,
-        ...(input.LifecycleActionResult === undefined ? {} : { lifecycleActionResult: input.LifecycleActionResult }),
+        ...(input.LifecycleActionResult === undefined
+          ? {}
+          : { lifecycleActionResult: input.LifecycleActionResult }),
         atMs: Date.now(),
       });
       if (command === 'CompleteLifecycleAction') completed.add(input.LifecycleActionToken);

@@ -36,12 +36,20 @@ const ArnPlaceholder = /\$\{([A-Za-z0-9]+)\}/g;
  * overridden by name anyway), as `DefinitionSubstitutions` do in AWS.
  * @returns The definition and the placeholder names found.
  */
-export async function loadDefinition(file: string): Promise<{ definition: StateMachineDefinition; placeholders: string[] }> {
+export async function loadDefinition(
+  file: string,
+): Promise<{ definition: StateMachineDefinition; placeholders: string[] }> {
   const text = await readFile(path.join(REPO_ROOT, 'statemachines', file), 'utf8');
   const placeholders = [...new Set([...text.matchAll(ArnPlaceholder)].map((m) => m[1] ?? ''))];
-  const substituted = text.replace(ArnPlaceholder, (_, name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+  const substituted = text.replace(
+    ArnPlaceholder,
+    (_, name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+  );
   const parsed: unknown = JSON.parse(substituted);
-  const definition = z.object({ StartAt: z.string(), States: z.record(z.string(), z.unknown()) }).loose().parse(parsed);
+  const definition = z
+    .object({ StartAt: z.string(), States: z.record(z.string(), z.unknown()) })
+    .loose()
+    .parse(parsed);
   // aws-local-stepfunctions validates the definition itself in its constructor.
   return { definition: definition as unknown as StateMachineDefinition, placeholders };
 }
