@@ -10,7 +10,7 @@ import { ConfigError } from './errors.ts';
 /**
  * Parses `env` with `schema` (an object schema whose keys are variable names).
  * @param schema - zod object schema; use `.default()` for optional variables.
- * @param env - Defaults to `process.env`.
+ * @param env - Defaults to `process.env`. Empty values count as unset.
  * @returns The parsed, typed configuration.
  * @throws ConfigError naming every variable that is missing or malformed (values are never echoed: they may be secrets).
  * @example const config = loadConfig(z.object({ CLUSTER_NAME: z.string().min(1) }));
@@ -19,11 +19,13 @@ export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): z.infer<S> {
-  const parsed = schema.safeParse(env);
+  // An empty variable counts as unset (templates often render optional values as "").
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.');
-    return env[name] === undefined ? `${name} is not set` : `${name} is invalid (${issue.message})`;
+    return present[name] === undefined ? `${name} is not set` : `${name} is invalid (${issue.message})`;
   });
   throw new ConfigError(`Configuration error: ${problems.join('; ')}`, {
     context: { variables: parsed.error.issues.map((i) => i.path.join('.')) },
