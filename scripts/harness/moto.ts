@@ -67,24 +67,36 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Options of {@link waitUntil}. */
+export interface WaitOptions {
+  /** Poll interval in ms (default 250). */
+  readonly intervalMs?: number;
+  /** Extra text for the timeout error (e.g. a log tail). */
+  readonly detail?: () => string | Promise<string>;
+  /** Checked before each probe: a returned message aborts the wait at once (e.g. "the process exited"). */
+  readonly fatal?: () => string | undefined | Promise<string | undefined>;
+}
+
 /**
- * Polls `probe` until it resolves true or `deadlineMs` passes.
- * @throws Error `"<what> not ready after <ms> ms"` (with `detail()` appended when given).
+ * Polls `probe` until it resolves true or `deadlineMs` passes; a probe that throws counts as "not yet".
+ * @throws Error `"<what> not ready after <ms> ms"` (with `detail()` appended), or the `fatal()` message.
  */
 export async function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
   deadlineMs: number,
-  intervalMs = 250,
-  detail?: () => string,
+  options: WaitOptions = {},
 ): Promise<void> {
   const start = Date.now();
   for (;;) {
+    const fatal = await options.fatal?.();
+    if (fatal !== undefined) throw new Error(`${what}: ${fatal}`);
     if (await probe().catch(() => false)) return;
     if (Date.now() - start > deadlineMs) {
-      throw new Error(`${what} not ready after ${deadlineMs} ms${detail ? `\n${detail()}` : ''}`);
+      const detail = options.detail ? `\n${await options.detail()}` : '';
+      throw new Error(`${what} not ready after ${deadlineMs} ms${detail}`);
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
   }
 }
 
@@ -123,8 +135,14 @@ export async function startMoto(options: { port?: number } = {}): Promise<MotoSe
     `moto on ${endpoint}`,
     async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
     30_000,
-    200,
-    () => output.join('').slice(-2000),
+    {
+      intervalMs: 200,
+      detail: () => output.join('').slice(-2000),
+      fatal: () =>
+        child.exitCode === null
+          ? undefined
+          : `moto_server exited (${child.exitCode}): ${output.join('').slice(-2000)}`,
+    },
   );
 
   return {
