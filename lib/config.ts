@@ -20,7 +20,9 @@ export function loadConfig<S extends z.ZodObject>(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): z.infer<S> {
   // An empty variable counts as unset (templates often render optional values as "").
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = schema.safeParse(present);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
