@@ -42,6 +42,9 @@ const CLUSTER_NAME = 'sandbox';
  * @returns Process exit code: 0 on success, 1 when a cycle failed in `--once` mode.
  */
 export async function runSandbox(options: SandboxOptions): Promise<number> {
+  // stdout carries only the snapshots (machine-readable with --json); the functions' structured logs go to stderr.
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr);
   const say = (line: string) => {
     if (!options.json || options.once) process.stderr.write(`${line}\n`);
   };
@@ -61,7 +64,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       name: CLUSTER_NAME,
     });
     say(`sandbox: Trino ${cluster.version} coordinator at ${cluster.coordinatorUrl}`);
-    Object.assign(process.env, await controlPlaneEnv(moto, cluster, CLUSTER_NAME));
+    Object.assign(process.env, await controlPlaneEnv(moto.clientConfig, cluster, CLUSTER_NAME));
     // Imported after the environment is set: the handler reads its configuration once, like in Lambda.
     const metrics = await import('../functions/cluster-metrics/handler.ts');
     const observer = new TrinoClient({
@@ -85,7 +88,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 
     if (options.once) {
       const snap = await cycle();
-      process.stdout.write(options.json ? `${JSON.stringify(snap)}\n` : render(snap));
+      stdout(options.json ? `${JSON.stringify(snap)}\n` : render(snap));
       observer.close();
       return snap.coordinator.state === 'ACTIVE' ? 0 : 1;
     }
@@ -99,7 +102,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     while (!stopping) {
       try {
         const snap = await cycle();
-        process.stdout.write(options.json ? `${JSON.stringify(snap)}\n` : `\x1b[2J\x1b[H${render(snap)}`);
+        stdout(options.json ? `${JSON.stringify(snap)}\n` : `\x1b[2J\x1b[H${render(snap)}`);
       } catch (error) {
         process.stderr.write(
           `sandbox: cycle failed: ${error instanceof Error ? error.message : String(error)}\n`,
@@ -132,7 +135,7 @@ async function snapshot(
       const client = observer.forNode(node.uri, { auth: { type: 'none' } });
       const workerState = await client.getState().catch(() => 'UNREACHABLE');
       client.close();
-      return { uri: node.uri, state: workerState };
+      return { uri: new URL(node.uri).origin, state: workerState };
     }),
   );
   return {

@@ -253,6 +253,15 @@ export class TrinoClient {
     }
   }
 
+  /**
+   * `DELETE /v1/query/{queryId}` (AUTHENTICATED_USER with the right to kill the query): cancels a query.
+   * Source: io.trino.server.QueryResource#cancelQuery.
+   * @throws TrinoAuthError when the caller may not kill it; other Trino errors as usual.
+   */
+  async cancelQuery(queryId: string, call: CallOptions = {}): Promise<void> {
+    await this.#request('DELETE', `/v1/query/${encodeURIComponent(queryId)}`, undefined, call);
+  }
+
   /** Closes idle keep-alive sockets. */
   close(): void {
     this.#agent.destroy();
@@ -303,7 +312,7 @@ export class TrinoClient {
   }
 
   #request(
-    method: 'GET' | 'PUT' | 'POST',
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
     path: string,
     body: string | undefined,
     call: CallOptions,

@@ -7,25 +7,36 @@
  * @module
  */
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { MotoServer } from './moto.ts';
-import type { TrinoCluster } from './trino.ts';
+import type { EmulatorClientConfig } from './moto.ts';
+
+/** What {@link controlPlaneEnv} needs to know of a cluster (serialisable: tests get it through vitest's inject). */
+export interface ClusterAccess {
+  readonly coordinatorUrl: string;
+  readonly user: string;
+  readonly password?: string;
+  readonly caPem?: string;
+}
 
 /**
  * Writes the cluster's secrets to moto's SSM and returns the functions' environment.
- * @param moto - Running emulator.
- * @param cluster - Running harness cluster (secure or not).
+ * @param aws - The emulator's client configuration (`MotoServer.clientConfig`).
+ * @param cluster - How to reach the cluster (secure or not).
  * @param clusterName - `CLUSTER_NAME` (also the SSM path segment).
  * @returns Environment variables (AWS endpoint and credentials for the emulator included).
  */
 export async function controlPlaneEnv(
-  moto: MotoServer,
-  cluster: TrinoCluster,
+  aws: EmulatorClientConfig,
+  cluster: ClusterAccess,
   clusterName: string,
 ): Promise<Record<string, string>> {
-  const ssm = new SSMClient(moto.clientConfig);
+  const ssm = new SSMClient(aws);
   const prefix = `/trino-sentinel/${clusterName}`;
   const env: Record<string, string> = {
-    ...moto.env,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_DEFAULT_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     CLUSTER_NAME: clusterName,
     METRICS_NAMESPACE: 'Trino',
     TRINO_URL: cluster.coordinatorUrl,

@@ -18,6 +18,8 @@ export interface SharedComponents {
     readonly user: string;
     readonly password?: string;
     readonly caPem?: string;
+    /** Password of `analyst`, a user who may query but not read system information. */
+    readonly otherPassword?: string;
   };
 }
 
@@ -40,6 +42,7 @@ export default async function setup(project: TestProject) {
       user: cluster.user,
       ...(cluster.password === undefined ? {} : { password: cluster.password }),
       ...(cluster.caPem === undefined ? {} : { caPem: cluster.caPem }),
+      ...(cluster.otherUser.password === undefined ? {} : { otherPassword: cluster.otherUser.password }),
     },
   });
   return async () => {
