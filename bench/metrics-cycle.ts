@@ -19,7 +19,7 @@ export async function metricsCycleBench(log: (line: string) => void): Promise<Me
   const moto = await startMoto();
   const cluster = await startTrinoCluster({ line: 'newest', workers: 1, secure: true, name: 'bench' });
   try {
-    Object.assign(process.env, await controlPlaneEnv(moto, cluster, 'bench'), {
+    Object.assign(process.env, await controlPlaneEnv(moto.clientConfig, cluster, 'bench'), {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     const { handler } = await import('../functions/cluster-metrics/handler.ts');
