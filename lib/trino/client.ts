@@ -294,7 +294,8 @@ export class TrinoClient {
 
   #headers(body: string | undefined, contentType: string): Record<string, string> {
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      // Trino 435 answers 406 to PUT /v1/info/state with a strict JSON Accept header.
+      accept: 'application/json, */*;q=0.5',
       [this.#options.flavor === 'presto' ? 'x-presto-user' : 'x-trino-user']: this.#options.user,
       'user-agent': 'trino-sentinel',
     };
