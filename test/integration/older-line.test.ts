@@ -53,7 +53,11 @@ describe('Trino 435 (older line, JDK 17)', () => {
     });
     const result = await handler(scheduledEvent('older'), localContext('clusterMetrics'));
     expect(result.coordinatorReachable).toBe(true);
-    const published = await readMetrics(cloudwatch, 'it-older', ['ActiveWorkers', 'ClusterMemoryTotalBytes', 'CoordinatorReachable']);
+    const published = await readMetrics(cloudwatch, 'it-older', [
+      'ActiveWorkers',
+      'ClusterMemoryTotalBytes',
+      'CoordinatorReachable',
+    ]);
     expect(published.ActiveWorkers).toBe(1);
     expect(published.CoordinatorReachable).toBe(1);
     expect(published.ClusterMemoryTotalBytes).toBeGreaterThan(0);
