@@ -5,6 +5,7 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runScaleInSandboxDrill } from './drill.ts';
 import { runSandbox } from './sandbox.ts';
 
 const program = new Command()
@@ -45,5 +46,23 @@ program
       process.exitCode = await runSandbox(options);
     },
   );
+
+const drill = program.command('drill').description('Rehearse a control-plane action and measure it');
+drill
+  .command('scale-in')
+  .description(
+    'Scale the worker group in by one while a query runs; print {queriesFailed, lifecycleResult, heartbeats, drainSeconds}',
+  )
+  .requiredOption('--sandbox', 'run against the local sandbox (moto + real Trino); the only target today')
+  .option('--json', 'print one JSON object', false)
+  .option(
+    '--heartbeat-timeout <seconds>',
+    'lifecycle hook HeartbeatTimeout (AWS minimum 30)',
+    positiveInt,
+    30,
+  )
+  .action(async (options: { json: boolean; heartbeatTimeout: number }) => {
+    process.exitCode = await runScaleInSandboxDrill(options);
+  });
 
 await program.parseAsync(process.argv);

@@ -91,6 +91,8 @@ export interface DrainProgress {
 export type DrainOutcome =
   /** The worker's process is gone (connection refused N times in a row after shutdown began). */
   | 'WORKER_EXITED'
+  /** The worker reports `DRAINED`: its last task is done; it is asked for `SHUTTING_DOWN` and the action completes. */
+  | 'WORKER_DRAINED'
   /** The EC2 instance no longer exists. */
   | 'INSTANCE_GONE'
   /** The configured deadline (or AWS's limit) passed with the worker still busy. */
@@ -104,8 +106,8 @@ export interface DrainStep {
   /** Send `RecordLifecycleActionHeartbeat` before the next wait. */
   readonly heartbeat: boolean;
   /**
-   * Ask the worker for a state: `SHUTTING_DOWN` once it is `DRAINED` (so the process exits), or the original
-   * request again when the worker reports `ACTIVE` (it restarted or never got the request).
+   * Ask the worker for a state: `SHUTTING_DOWN` once it is `DRAINED` (so the process exits while the instance is
+   * terminated), or the original request again when the worker reports `ACTIVE` (it restarted or missed it).
    */
   readonly request?: 'SHUTTING_DOWN' | 'DRAINING';
   /** Seconds to wait before the next check. */
@@ -117,9 +119,10 @@ export interface DrainStep {
 /**
  * Decides what to do after one check of a draining worker.
  *
- * Order of precedence: instance gone → done; worker process gone (confirmed) → done; deadline passed → done;
- * otherwise keep waiting, heartbeating when the next check would land within the heartbeat margin of the
- * timeout, re-requesting the drain if the worker says `ACTIVE`, and turning `DRAINED` into `SHUTTING_DOWN`.
+ * Order of precedence: instance gone → done; worker process gone (confirmed) → done; worker `DRAINED` → done
+ * (and ask it for `SHUTTING_DOWN`); deadline passed → done; otherwise keep waiting, heartbeating when the next
+ * check would land within the heartbeat margin of the timeout, and re-requesting the drain if the worker says
+ * `ACTIVE`.
  *
  * @param schedule - From {@link planDrain}.
  * @param progress - Carried progress (before this check).
@@ -149,6 +152,8 @@ export function decideDrainStep(
 
   if (!observation.instancePresent) return finish('INSTANCE_GONE');
   if (consecutiveUnreachable >= policy.unreachableConfirmations) return finish('WORKER_EXITED');
+  // DRAINED: every task is done; nothing is lost by completing now. The process is asked to exit cleanly.
+  if (observation.workerState === 'DRAINED') return { ...finish('WORKER_DRAINED'), request: 'SHUTTING_DOWN' };
   if (nowMs >= schedule.deadlineAtMs) return finish('DEADLINE');
 
   const remainingSeconds = Math.max(1, Math.ceil((schedule.deadlineAtMs - nowMs) / 1_000));
@@ -161,9 +166,7 @@ export function decideDrainStep(
   const heartbeat =
     nextCheckAtMs + policy.heartbeatMarginMs >= progress.lastHeartbeatAtMs + policy.heartbeatTimeoutMs;
 
-  let request: DrainStep['request'];
-  if (observation.workerState === 'DRAINED') request = 'SHUTTING_DOWN';
-  else if (observation.workerState === 'ACTIVE') request = requested;
+  const request: DrainStep['request'] = observation.workerState === 'ACTIVE' ? requested : undefined;
 
   return {
     done: false,

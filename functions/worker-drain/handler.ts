@@ -252,9 +252,20 @@ export async function runCheckDrain(input: DrainTaskInput, deps: DrainDeps): Pro
       now,
     );
     if (step.heartbeat) await recordLifecycleActionHeartbeat(deps.autoscaling, ref);
-    if (step.request !== undefined) {
+    if (step.request !== undefined && step.done) {
+      // The drain is over (DRAINED): asking the idle process to exit is best effort, never a reason to hold the
+      // instance; it is terminated right after the action completes.
+      await worker.setState(step.request).then(
+        () => logger.info('Drained worker asked to exit', { ...safeRef(ref), requested: step.request }),
+        (error: unknown) =>
+          logger.warn('Drained worker did not take SHUTTING_DOWN; the instance is terminated anyway', {
+            ...safeRef(ref),
+            error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+          }),
+      );
+    } else if (step.request !== undefined) {
       await worker.setState(step.request);
-      logger.info('Worker state requested', {
+      logger.info('Worker state requested again', {
         ...safeRef(ref),
         observed: workerState,
         requested: step.request,

@@ -117,7 +117,7 @@ export const DrainStateSchema = z.object({
     polls: z.number().int().nonnegative(),
   }),
   done: z.boolean(),
-  outcome: z.enum(['WORKER_EXITED', 'INSTANCE_GONE', 'DEADLINE']).optional(),
+  outcome: z.enum(['WORKER_EXITED', 'WORKER_DRAINED', 'INSTANCE_GONE', 'DEADLINE']).optional(),
   waitSeconds: z.number().int().nonnegative(),
 });
 /** Parsed drain state. */

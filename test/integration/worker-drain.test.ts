@@ -38,7 +38,8 @@ describe('worker drain on scale-in', () => {
     expect(result.queryError).toBeUndefined();
     expect(result.queriesFailed).toBe(0);
     expect(result.lifecycleResult).toBe('CONTINUE');
-    expect(result.outcome).toBe('WORKER_EXITED');
+    // Trino 476 supports DRAINING: the action completes when the worker reports DRAINED, then the process exits.
+    expect(result.outcome).toBe('WORKER_DRAINED');
     expect(result.workerExited).toBe(true);
     expect(result.duplicateStartIgnored).toBe(true);
 

@@ -1,0 +1,67 @@
+/**
+ * `trino-sentinel drill …`: rehearsals of the control plane's actions with measurements.
+ * - `drill scale-in --sandbox [--json]`: in the sandbox (moto + a real secure Trino with two workers), scales the
+ *   worker group in by one while a query runs and prints `{queriesFailed, lifecycleResult, heartbeats, drainSeconds, …}`.
+ *
+ * @module
+ */
+import { runScaleInDrill } from '../scripts/harness/drills/scale-in.ts';
+import { startMoto } from '../scripts/harness/moto.ts';
+import { startTrinoCluster } from '../scripts/harness/trino.ts';
+
+/** Options of {@link runScaleInSandboxDrill}. */
+export interface ScaleInDrillCliOptions {
+  readonly json: boolean;
+  readonly heartbeatTimeout: number;
+}
+
+/**
+ * Runs the scale-in drill in the sandbox and prints its figures.
+ * @returns Exit code: 0 when no query failed and the action completed with CONTINUE.
+ */
+export async function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise<number> {
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log('drill: starting moto and a secure Trino cluster with two workers…');
+  const moto = await startMoto();
+  try {
+    const cluster = await startTrinoCluster({
+      line: 'newest',
+      workers: 2,
+      secure: true,
+      name: 'drill',
+      shutdownGracePeriod: '5s',
+    });
+    try {
+      const result = await runScaleInDrill({
+        aws: moto.clientConfig,
+        cluster,
+        clusterName: 'sandbox',
+        heartbeatTimeoutSeconds: options.heartbeatTimeout,
+        log,
+      });
+      const summary = {
+        queriesFailed: result.queriesFailed,
+        lifecycleResult: result.lifecycleResult,
+        heartbeats: result.heartbeats,
+        drainSeconds: result.drainSeconds,
+        outcome: result.outcome,
+        instanceId: result.instanceId,
+        workerExited: result.workerExited,
+        lastTaskToCompleteMs: result.lastTaskToCompleteMs,
+        maxHeartbeatGapSeconds: result.maxHeartbeatGapSeconds,
+        heartbeatTimeoutSeconds: options.heartbeatTimeout,
+        stateTransitions: result.stateTransitions,
+        duplicateStartIgnored: result.duplicateStartIgnored,
+        trinoVersion: cluster.version,
+      };
+      stdout(options.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+      return result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE' ? 0 : 1;
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    await moto.stop();
+  }
+}
