@@ -5,7 +5,8 @@
  * cycle's duration against the sandbox (moto + a real secure Trino), median of several cycles.
  *
  * Flags: `--json` (one JSON object on stdout), `--runs N` (cold imports per function, default 7),
- * `--no-sandbox` (skip the figures that need Trino).
+ * `--no-sandbox` (skip the figures that need Trino). With the sandbox it also runs one scale-in drill for the
+ * drain figures (bench/drain.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -65,6 +66,8 @@ const report: Record<string, unknown> = { functions, goals: { bundleKB: 300, ini
 if (withSandbox) {
   const { metricsCycleBench } = await import('./metrics-cycle.ts');
   report.metricsCycle = await metricsCycleBench(log);
+  const { drainBench } = await import('./drain.ts');
+  report.drain = await drainBench(log);
 }
 
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
