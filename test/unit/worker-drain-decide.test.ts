@@ -25,11 +25,18 @@ const fresh: DrainProgress = { lastHeartbeatAtMs: T0, heartbeats: 0, consecutive
 
 describe('planDrain', () => {
   it('uses the configured 6 h deadline when the hook allows it (heartbeat timeout 10 min → AWS limit 16.7 h)', () => {
-    expect(planDrain(T0, policy())).toEqual({ startedAtMs: T0, deadlineAtMs: T0 + 6 * HOUR, pollIntervalSeconds: 30 });
+    expect(planDrain(T0, policy())).toEqual({
+      startedAtMs: T0,
+      deadlineAtMs: T0 + 6 * HOUR,
+      pollIntervalSeconds: 30,
+    });
   });
 
   it('caps the deadline at 100 × HeartbeatTimeout less one poll (30 s timeout → 50 min)', () => {
-    const schedule = planDrain(T0, policy({ heartbeatTimeoutMs: 30_000, heartbeatMarginMs: 10_000, pollIntervalMs: 5_000 }));
+    const schedule = planDrain(
+      T0,
+      policy({ heartbeatTimeoutMs: 30_000, heartbeatMarginMs: 10_000, pollIntervalMs: 5_000 }),
+    );
     expect(schedule.deadlineAtMs).toBe(T0 + 100 * 30_000 - 5_000);
     expect(schedule.pollIntervalSeconds).toBe(5);
   });
@@ -39,17 +46,29 @@ describe('planDrain', () => {
       T0,
       policy({ drainTimeoutMs: 48 * HOUR, heartbeatTimeoutMs: 7_200_000, pollIntervalMs: 10_000 }),
     );
-    expect(schedule.pollIntervalSeconds).toBeGreaterThanOrEqual(Math.ceil((48 * HOUR) / MAX_POLLS_PER_EXECUTION / 1000) - 1);
+    expect(schedule.pollIntervalSeconds).toBeGreaterThanOrEqual(
+      Math.ceil((48 * HOUR) / MAX_POLLS_PER_EXECUTION / 1000) - 1,
+    );
     expect(schedule.deadlineAtMs).toBeLessThan(T0 + LIFECYCLE_MAX_WAIT_MS);
-    expect((schedule.deadlineAtMs - T0) / (schedule.pollIntervalSeconds * 1000)).toBeLessThanOrEqual(MAX_POLLS_PER_EXECUTION);
+    expect((schedule.deadlineAtMs - T0) / (schedule.pollIntervalSeconds * 1000)).toBeLessThanOrEqual(
+      MAX_POLLS_PER_EXECUTION,
+    );
   });
 
   it('lowers the poll interval to fit inside the heartbeat timeout less the margin', () => {
-    expect(planDrain(T0, policy({ heartbeatTimeoutMs: 60_000, heartbeatMarginMs: 20_000, pollIntervalMs: 120_000 })).pollIntervalSeconds).toBe(40);
+    expect(
+      planDrain(
+        T0,
+        policy({ heartbeatTimeoutMs: 60_000, heartbeatMarginMs: 20_000, pollIntervalMs: 120_000 }),
+      ).pollIntervalSeconds,
+    ).toBe(40);
   });
 
   it('never plans a poll interval below one second', () => {
-    expect(planDrain(T0, policy({ pollIntervalMs: 10, heartbeatTimeoutMs: 30_000, heartbeatMarginMs: 29_999 })).pollIntervalSeconds).toBe(1);
+    expect(
+      planDrain(T0, policy({ pollIntervalMs: 10, heartbeatTimeoutMs: 30_000, heartbeatMarginMs: 29_999 }))
+        .pollIntervalSeconds,
+    ).toBe(1);
   });
 });
 
@@ -76,7 +95,11 @@ describe('decideDrainStep', () => {
   });
 
   it('ends INSTANCE_GONE before anything else, even past the deadline', () => {
-    expect(step('DRAINING', T0 + 7 * HOUR, fresh, false)).toMatchObject({ done: true, outcome: 'INSTANCE_GONE', heartbeat: false });
+    expect(step('DRAINING', T0 + 7 * HOUR, fresh, false)).toMatchObject({
+      done: true,
+      outcome: 'INSTANCE_GONE',
+      heartbeat: false,
+    });
   });
 
   it('ends WORKER_EXITED after N consecutive refused connections, not after N − 1', () => {
@@ -94,7 +117,11 @@ describe('decideDrainStep', () => {
   });
 
   it('ends WORKER_DRAINED when the worker reports DRAINED, and asks it for SHUTTING_DOWN', () => {
-    expect(step('DRAINED', T0 + 60_000)).toMatchObject({ done: true, outcome: 'WORKER_DRAINED', request: 'SHUTTING_DOWN' });
+    expect(step('DRAINED', T0 + 60_000)).toMatchObject({
+      done: true,
+      outcome: 'WORKER_DRAINED',
+      request: 'SHUTTING_DOWN',
+    });
   });
 
   it('ends DEADLINE at the deadline with the worker still busy', () => {
@@ -102,9 +129,15 @@ describe('decideDrainStep', () => {
     expect(step('DRAINING', T0 + 6 * HOUR - 1).done).toBe(false);
   });
 
-  it.each(['DRAINING', 'SHUTTING_DOWN'] as const)('re-requests %s when the worker says ACTIVE again', (requested) => {
-    expect(step('ACTIVE', T0 + 60_000, fresh, true, requested)).toMatchObject({ done: false, request: requested });
-  });
+  it.each(['DRAINING', 'SHUTTING_DOWN'] as const)(
+    're-requests %s when the worker says ACTIVE again',
+    (requested) => {
+      expect(step('ACTIVE', T0 + 60_000, fresh, true, requested)).toMatchObject({
+        done: false,
+        request: requested,
+      });
+    },
+  );
 
   it('never waits past the deadline', () => {
     expect(step('DRAINING', T0 + 6 * HOUR - 7_000).waitSeconds).toBe(7);
@@ -126,7 +159,14 @@ describe('decideDrainStep', () => {
     let lastBeat = T0;
     let maxGap = 0;
     for (;;) {
-      const result = decideDrainStep(plan, progress, { workerState: 'DRAINING', instancePresent: true }, tight, 'DRAINING', now);
+      const result = decideDrainStep(
+        plan,
+        progress,
+        { workerState: 'DRAINING', instancePresent: true },
+        tight,
+        'DRAINING',
+        now,
+      );
       if (result.heartbeat) {
         maxGap = Math.max(maxGap, now - lastBeat);
         lastBeat = now;
