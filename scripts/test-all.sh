@@ -17,7 +17,7 @@ step() {
 }
 step npx tsc --noEmit
 step npx biome check .
-step npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=.cache/vitest-unit.json
+step npx vitest run --project unit --coverage.enabled --reporter=default --reporter=json --outputFile.json=.cache/vitest-unit.json
 step npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=.cache/vitest-integration.json
 if [ -f scripts/check-infra.sh ]; then
   step bash scripts/check-infra.sh

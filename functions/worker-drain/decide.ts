@@ -61,7 +61,10 @@ export interface DrainSchedule {
 export function planDrain(startedAtMs: number, policy: DrainPolicy): DrainSchedule {
   const awsLimitMs = Math.min(LIFECYCLE_MAX_WAIT_MS, 100 * policy.heartbeatTimeoutMs);
   // Heartbeats are sent at checks: a check must come before the timeout less the margin.
-  const maxPollSeconds = Math.max(1, Math.floor((policy.heartbeatTimeoutMs - policy.heartbeatMarginMs) / 1_000));
+  const maxPollSeconds = Math.max(
+    1,
+    Math.floor((policy.heartbeatTimeoutMs - policy.heartbeatMarginMs) / 1_000),
+  );
   const desiredSeconds = Math.min(Math.max(1, Math.floor(policy.pollIntervalMs / 1_000)), maxPollSeconds);
   const spanMs = Math.max(0, Math.min(policy.drainTimeoutMs, awsLimitMs - desiredSeconds * 1_000));
   // Enough seconds between checks that the whole span fits in MAX_POLLS_PER_EXECUTION checks.
@@ -69,7 +72,8 @@ export function planDrain(startedAtMs: number, policy: DrainPolicy): DrainSchedu
   const pollIntervalSeconds = Math.min(Math.max(desiredSeconds, budgetSeconds), maxPollSeconds);
   return {
     startedAtMs,
-    deadlineAtMs: startedAtMs + Math.max(0, Math.min(policy.drainTimeoutMs, awsLimitMs - pollIntervalSeconds * 1_000)),
+    deadlineAtMs:
+      startedAtMs + Math.max(0, Math.min(policy.drainTimeoutMs, awsLimitMs - pollIntervalSeconds * 1_000)),
     pollIntervalSeconds,
   };
 }

@@ -124,6 +124,21 @@ describe('computeClusterMetrics', () => {
     expect(metrics.ClusterMemoryTotalBytes).toBeUndefined();
   });
 
+  it('treats missing or unparseable driver and memory fields of a running query as zero', () => {
+    const bare: BasicQueryInfo = {
+      queryId: 'q-bare',
+      session: { user: 'alice' },
+      state: 'RUNNING',
+      query: 'SELECT 1',
+      queryStats: { createTime: '2026-11-23T03:59:00.000Z' },
+    };
+    const garbage = query('RUNNING', { memory: 'lots' });
+    const metrics = byName(
+      computeClusterMetrics({ coordinatorReachable: true, queries: [bare, garbage] }, policy, NOW),
+    );
+    expect(metrics).toMatchObject({ RunningQueries: 2, RunningDrivers: 0, QueryMemoryReservedBytes: 0 });
+  });
+
   it('publishes memory from the pool, with utilisation, instead of the per-query sum', () => {
     const metrics = byName(
       computeClusterMetrics(

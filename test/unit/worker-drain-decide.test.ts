@@ -213,6 +213,15 @@ describe('orderForTermination', () => {
     ).toEqual(['i-booting', 'i-idle-a', 'i-idle-b', 'i-light-fewer-tasks', 'i-light', 'i-busy']);
   });
 
+  it('treats a known worker without a task count as having no tasks', () => {
+    expect(
+      orderForTermination([
+        { instanceId: 'i-two-tasks', splits: 1, tasks: 2 },
+        { instanceId: 'i-no-count', splits: 1 },
+      ]),
+    ).toEqual(['i-no-count', 'i-two-tasks']);
+  });
+
   it('returns an empty order for no candidates', () => {
     expect(orderForTermination([])).toEqual([]);
   });
