@@ -361,11 +361,13 @@ export class TrinoClient {
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > maxBytes) {
-              response.destroy(
+              // Reject first: destroying the response also fails the request, and the first rejection wins.
+              reject(
                 new TrinoResponseError(`Trino ${method} ${path} answered more than ${maxBytes} bytes`, {
                   context,
                 }),
               );
+              response.destroy();
               return;
             }
             chunks.push(chunk);
