@@ -39,7 +39,7 @@ const cloudwatch = mockClient(CloudWatchClient);
 let trino: TestServer;
 let handlers: ReturnType<typeof makeDrainHandlers>;
 
-const lifecycleEvent = () => ({
+const lifecycleEvent = (): LifecycleActionEvent => ({
   version: '0',
   id: 'e-1',
   'detail-type': 'EC2 Instance-terminate Lifecycle Action',
