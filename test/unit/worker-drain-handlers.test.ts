@@ -20,6 +20,7 @@ import {
   DrainEnvSchema,
   type DrainState,
   type DrainTaskInput,
+  type LifecycleActionEvent,
 } from '../../functions/worker-drain/schemas.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { AwsThrottledError, LifecycleActionGoneError, ValidationError } from '../../lib/errors.ts';
