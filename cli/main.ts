@@ -4,7 +4,11 @@
  *
  * @module
  */
+
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { drainInstance } from './drain.ts';
 import { runScaleInSandboxDrill } from './drill.ts';
 import { runSandbox } from './sandbox.ts';
 
@@ -63,6 +67,34 @@ drill
   )
   .action(async (options: { json: boolean; heartbeatTimeout: number }) => {
     process.exitCode = await runScaleInSandboxDrill(options);
+  });
+
+program
+  .command('drain')
+  .description(
+    'Drain one worker on AWS: terminate it through Auto Scaling (the lifecycle hook starts the drain) and follow the execution',
+  )
+  .argument('<instance-id>', 'EC2 instance id of the worker')
+  .requiredOption(
+    '--state-machine-arn <arn>',
+    'the drain state machine (serverless.yml output)',
+    process.env.DRAIN_STATE_MACHINE_ARN,
+  )
+  .option('--replace', 'keep the desired capacity: Auto Scaling launches a replacement', false)
+  .action(async (instanceId: string, options: { stateMachineArn: string; replace: boolean }) => {
+    if (!/^i-[0-9a-f]{8,17}$/.test(instanceId))
+      throw new InvalidArgumentError(`not an EC2 instance id: ${instanceId}`);
+    const result = await drainInstance(
+      { autoscaling: new AutoScalingClient({}), sfn: new SFNClient({}) },
+      {
+        instanceId,
+        stateMachineArn: options.stateMachineArn,
+        replace: options.replace,
+        log: (line) => process.stderr.write(`${line}\n`),
+      },
+    );
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
   });
 
 await program.parseAsync(process.argv);
