@@ -32,6 +32,7 @@ import {
   LifecycleActionGoneError,
   SentinelError,
 } from '../../lib/errors.ts';
+import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
@@ -59,7 +60,7 @@ import {
   type TerminationPolicyInput,
   TerminationPolicyInputSchema,
 } from './schemas.ts';
-import { observeWorkerState, requestDrain, workerUrlFor } from './worker.ts';
+import { observeWorkerState, requestDrain } from './worker.ts';
 
 /** Everything the drain handlers need from outside; injectable for tests. */
 export interface DrainDeps {
@@ -179,7 +180,7 @@ export async function runBeginDrain(input: DrainExecutionInput, deps: DrainDeps)
     describeInstance(deps.ec2, ref.instanceId),
     deps.coordinator(),
   ]);
-  const workerUrl = workerUrlFor(deps.config.WORKER_URL_TEMPLATE, instance);
+  const workerUrl = instanceUrl(deps.config.WORKER_URL_TEMPLATE, instance);
   const worker = workerClientFor(coordinator, workerUrl);
   try {
     const info = await worker.getInfo();
@@ -366,7 +367,7 @@ export async function runSpotInterruption(event: SpotInterruptionEvent, deps: Dr
     return { action: 'none', reason: 'not a worker of this cluster' } as const;
   }
   const coordinator = await deps.coordinator();
-  const worker = workerClientFor(coordinator, workerUrlFor(deps.config.WORKER_URL_TEMPLATE, instance));
+  const worker = workerClientFor(coordinator, instanceUrl(deps.config.WORKER_URL_TEMPLATE, instance));
   try {
     await worker.setState('SHUTTING_DOWN');
   } finally {
@@ -408,7 +409,7 @@ export async function runTerminationPolicy(input: TerminationPolicyInput, deps: 
     const candidates: TerminationCandidate[] = input.Instances.map((candidate, index) => {
       const instance = instances[index];
       if (instance === undefined) return { instanceId: candidate.InstanceId };
-      const url = new URL(workerUrlFor(deps.config.WORKER_URL_TEMPLATE, instance)).origin;
+      const url = new URL(instanceUrl(deps.config.WORKER_URL_TEMPLATE, instance)).origin;
       return { instanceId: candidate.InstanceId, ...byUrl.get(url) };
     });
     const ordered = orderForTermination(candidates);
