@@ -640,17 +640,19 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
         deadlineMs,
         wait,
       );
-      await waitUntil(
-        `${workerCount} Trino worker(s) registered`,
-        async () => {
-          const result = await probe.query(
-            "SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'",
-          );
-          return result.rows[0]?.[0] === workerCount;
-        },
-        Math.max(10_000, deadlineMs - (Date.now() - started)),
-        wait,
-      );
+      // With no workers there is nothing to register (and no node to run the check query on).
+      if (workerCount > 0)
+        await waitUntil(
+          `${workerCount} Trino worker(s) registered`,
+          async () => {
+            const result = await probe.query(
+              "SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'",
+            );
+            return result.rows[0]?.[0] === workerCount;
+          },
+          Math.max(10_000, deadlineMs - (Date.now() - started)),
+          wait,
+        );
     } finally {
       probe.close();
     }

@@ -40,7 +40,8 @@ export function secretSources(): SecretSources {
 }
 
 /**
- * Reads back the latest value of cluster-level metrics from CloudWatch (moto) with `GetMetricData`.
+ * Reads back cluster-level metrics from CloudWatch (moto) with `GetMetricData`: the maximum (or minimum) of the
+ * latest 1-minute period.
  * @returns metric name → latest value (absent when CloudWatch has no datapoint).
  */
 export async function readMetrics(
@@ -48,6 +49,7 @@ export async function readMetrics(
   clusterName: string,
   names: readonly string[],
   namespace = 'Trino',
+  stat: 'Maximum' | 'Minimum' = 'Maximum',
 ): Promise<Record<string, number>> {
   const now = Date.now();
   const out = await cloudwatch.send(
@@ -64,7 +66,7 @@ export async function readMetrics(
             Dimensions: [{ Name: 'ClusterName', Value: clusterName }],
           },
           Period: 60,
-          Stat: 'Maximum',
+          Stat: stat,
         },
       })),
     }),

@@ -1,0 +1,161 @@
+/**
+ * Confirmed-failure detection against a real Trino 476 coordinator and moto's EC2 (an instance holding the
+ * coordinator ENI): a pause shorter than the grace window never confirms a failure; a killed coordinator is
+ * confirmed after FAILURES_TO_CONFIRM probes with the primary-address probe as the independent signal, and the
+ * failover start is requested once, named after the ENI attachment. The failover state machine itself is not
+ * built yet (issue 4), so Step Functions is the mocked boundary here (aws-sdk-client-mock), asserting what was sent.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
+import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-health/handler.ts';
+import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { TrinoClient } from '../../lib/trino/client.ts';
+import { startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
+import { awsConfig, readMetrics, resetAws } from '../helpers/components.ts';
+
+const sfn = mockClient(SFNClient);
+const FAILOVER_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:it-health-failover';
+
+describe('coordinator health detection on a real coordinator', () => {
+  let cluster: TrinoCluster;
+  let deps: HealthDeps;
+  let attachmentId: string;
+  const cloudwatch = new CloudWatchClient(awsConfig());
+
+  beforeAll(async () => {
+    cluster = await startTrinoCluster({ line: 'newest', workers: 0, secure: false, name: 'health' });
+    await resetAws();
+    const ec2 = new EC2Client(awsConfig());
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }));
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: '10.50.1.0/24',
+        AvailabilityZone: 'us-east-1a',
+      }),
+    );
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: image,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnet.Subnet?.SubnetId,
+      }),
+    );
+    const instanceId = run.Instances?.[0]?.InstanceId ?? '';
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [instanceId],
+        Tags: [
+          { Key: 'trino-sentinel:cluster', Value: 'it-health' },
+          { Key: 'trino-sentinel:role', Value: 'coordinator' },
+          { Key: 'trino-sentinel:http-port', Value: String(cluster.coordinator.httpPort) },
+        ],
+      }),
+    );
+    const eni = await ec2.send(
+      new CreateNetworkInterfaceCommand({
+        SubnetId: subnet.Subnet?.SubnetId,
+        PrivateIpAddress: '10.50.1.100',
+      }),
+    );
+    const eniId = eni.NetworkInterface?.NetworkInterfaceId ?? '';
+    const attached = await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: eniId,
+        InstanceId: instanceId,
+        DeviceIndex: 1,
+      }),
+    );
+    attachmentId = attached.AttachmentId ?? '';
+    const config = loadConfig(HealthEnvSchema, {
+      CLUSTER_NAME: 'it-health',
+      TRINO_URL: cluster.coordinatorUrl,
+      COORDINATOR_ENI_ID: eniId,
+      PRIMARY_URL_TEMPLATE: 'http://127.0.0.1:{tag:trino-sentinel:http-port}',
+      PROBE_INTERVAL_MS: '1000',
+      PROBE_TIMEOUT_MS: '500',
+      FAILURES_TO_CONFIRM: '3',
+      LOOP_DURATION_MS: '8000',
+      FAILOVER_STATE_MACHINE_ARN: FAILOVER_ARN,
+    });
+    deps = {
+      config,
+      ec2,
+      cloudwatch,
+      sfn: new SFNClient({ region: 'us-east-1' }),
+      sns: new SNSClient(awsConfig()),
+      coordinator: async () => new TrinoClient({ baseUrl: cluster.coordinatorUrl, user: 'sentinel' }),
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    };
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('reports healthy rounds and publishes CoordinatorHealthy = 1', async () => {
+    const result = await runHealthLoop(
+      { ...deps, config: { ...deps.config, LOOP_DURATION_MS: 2_500 } },
+      HEALTHY,
+    );
+    expect(result).toMatchObject({ unhealthyRounds: 0, failover: 'NONE' });
+    expect(result.rounds).toBeGreaterThanOrEqual(2);
+    expect((await readMetrics(cloudwatch, 'it-health', ['CoordinatorHealthy'])).CoordinatorHealthy).toBe(1);
+  });
+
+  it('never fails over for a stop-the-world pause shorter than the grace window (SIGSTOP 1.5 s)', async () => {
+    const loop = runHealthLoop(deps, HEALTHY);
+    await new Promise((r) => setTimeout(r, 1_200));
+    cluster.coordinator.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1_500));
+    cluster.coordinator.kill('SIGCONT');
+    const result = await loop;
+    expect(result.unhealthyRounds).toBeGreaterThanOrEqual(1);
+    expect(result.failover).toBe('NONE');
+    expect(result.state.consecutiveFailures).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('confirms a killed coordinator after 3 failed probes with the primary address as second signal, and starts one failover named by the attachment', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${FAILOVER_ARN}:x`, startDate: new Date() });
+    cluster.coordinator.kill('SIGKILL');
+    await cluster.coordinator.exit;
+    const result = await runHealthLoop(deps, HEALTHY);
+    expect(result.failover).toBe('STARTED');
+    expect(result.rounds).toBe(3);
+    expect(result.verdict).toMatchObject({ confirmedFailure: true, secondSignal: 'PRIMARY_ADDRESS_FAILED' });
+    expect(result.verdict?.failingForMs).toBeGreaterThanOrEqual(1_900);
+    const calls = sfn.commandCalls(StartExecutionCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({
+      stateMachineArn: FAILOVER_ARN,
+      name: `failover-it-health-${attachmentId}`,
+    });
+    expect(JSON.parse(calls[0]?.args[0].input.input ?? '{}')).toMatchObject({
+      mode: 'failover',
+      dryRun: false,
+      secondSignal: 'PRIMARY_ADDRESS_FAILED',
+    });
+    expect(
+      (await readMetrics(cloudwatch, 'it-health', ['CoordinatorHealthy'], 'Trino', 'Minimum'))
+        .CoordinatorHealthy,
+    ).toBe(0);
+  });
+});
