@@ -3,9 +3,7 @@
  * two workers): the lag between the worker's last task ending (it reports DRAINED) and CompleteLifecycleAction
  * (goal ≤ poll interval + 5 s), and the Step Functions state transitions per drained worker-hour.
  */
-import { runScaleInDrill } from '../scripts/harness/drills/scale-in.ts';
-import { startMoto } from '../scripts/harness/moto.ts';
-import { startTrinoCluster } from '../scripts/harness/trino.ts';
+import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
 
 /** Result of {@link drainBench}. */
 export interface DrainFigures {
@@ -24,44 +22,23 @@ export interface DrainFigures {
 /** Runs the drill once and derives the figures. */
 export async function drainBench(log: (line: string) => void): Promise<DrainFigures> {
   const pollSeconds = 5;
-  const moto = await startMoto();
-  try {
-    const cluster = await startTrinoCluster({
-      line: 'newest',
-      workers: 2,
-      secure: true,
-      name: 'bench-drain',
-      shutdownGracePeriod: '5s',
-    });
-    try {
-      const result = await runScaleInDrill({
-        aws: moto.clientConfig,
-        cluster,
-        clusterName: 'bench',
-        pollSeconds,
-      });
-      // States entered: BeginDrain, then (WaitForDrain, CheckDrain, IsDrainDone) per check, then CompleteLifecycleAction.
-      const checks = Math.max(1, (result.stateTransitions - 2) / 3);
-      const transitionsPerCheck = Math.round(((result.stateTransitions - 2) / checks) * 100) / 100;
-      const figures: DrainFigures = {
-        pollSeconds,
-        lastTaskToCompleteMs: result.lastTaskToCompleteMs,
-        goalMs: (pollSeconds + 5) * 1000,
-        drainSeconds: result.drainSeconds,
-        heartbeats: result.heartbeats,
-        stateTransitions: result.stateTransitions,
-        transitionsPerCheck,
-        stateTransitionsPerDrainedWorkerHour: Math.round(transitionsPerCheck * (3600 / 30)),
-      };
-      log(
-        `drain                last task → CompleteLifecycleAction ${figures.lastTaskToCompleteMs} ms (goal ≤ ${figures.goalMs} ms at ${pollSeconds} s poll); ` +
-          `${figures.stateTransitionsPerDrainedWorkerHour} state transitions per drained worker-hour at 30 s poll`,
-      );
-      return figures;
-    } finally {
-      await cluster.stop();
-    }
-  } finally {
-    await moto.stop();
-  }
+  const result = await runScaleInDrillInSandbox({ clusterName: 'bench', pollSeconds, name: 'bench-drain' });
+  // States entered: BeginDrain, then (WaitForDrain, CheckDrain, IsDrainDone) per check, then CompleteLifecycleAction.
+  const checks = Math.max(1, (result.stateTransitions - 2) / 3);
+  const transitionsPerCheck = Math.round(((result.stateTransitions - 2) / checks) * 100) / 100;
+  const figures: DrainFigures = {
+    pollSeconds,
+    lastTaskToCompleteMs: result.lastTaskToCompleteMs,
+    goalMs: (pollSeconds + 5) * 1000,
+    drainSeconds: result.drainSeconds,
+    heartbeats: result.heartbeats,
+    stateTransitions: result.stateTransitions,
+    transitionsPerCheck,
+    stateTransitionsPerDrainedWorkerHour: Math.round(transitionsPerCheck * (3600 / 30)),
+  };
+  log(
+    `drain                last task → CompleteLifecycleAction ${figures.lastTaskToCompleteMs} ms (goal ≤ ${figures.goalMs} ms at ${pollSeconds} s poll); ` +
+      `${figures.stateTransitionsPerDrainedWorkerHour} state transitions per drained worker-hour at 30 s poll`,
+  );
+  return figures;
 }

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import { runScaleInDrill } from '../scripts/harness/drills/scale-in.ts';
-import { startMoto } from '../scripts/harness/moto.ts';
-import { startTrinoCluster } from '../scripts/harness/trino.ts';
+import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
 
 /** Options of {@link runScaleInSandboxDrill}. */
 export interface ScaleInDrillCliOptions {
@@ -24,44 +22,26 @@ export async function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): P
   process.stdout.write = process.stderr.write.bind(process.stderr);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log('drill: starting moto and a secure Trino cluster with two workers…');
-  const moto = await startMoto();
-  try {
-    const cluster = await startTrinoCluster({
-      line: 'newest',
-      workers: 2,
-      secure: true,
-      name: 'drill',
-      shutdownGracePeriod: '5s',
-    });
-    try {
-      const result = await runScaleInDrill({
-        aws: moto.clientConfig,
-        cluster,
-        clusterName: 'sandbox',
-        heartbeatTimeoutSeconds: options.heartbeatTimeout,
-        log,
-      });
-      const summary = {
-        queriesFailed: result.queriesFailed,
-        lifecycleResult: result.lifecycleResult,
-        heartbeats: result.heartbeats,
-        drainSeconds: result.drainSeconds,
-        outcome: result.outcome,
-        instanceId: result.instanceId,
-        workerExited: result.workerExited,
-        lastTaskToCompleteMs: result.lastTaskToCompleteMs,
-        maxHeartbeatGapSeconds: result.maxHeartbeatGapSeconds,
-        heartbeatTimeoutSeconds: options.heartbeatTimeout,
-        stateTransitions: result.stateTransitions,
-        duplicateStartIgnored: result.duplicateStartIgnored,
-        trinoVersion: cluster.version,
-      };
-      stdout(options.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
-      return result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE' ? 0 : 1;
-    } finally {
-      await cluster.stop();
-    }
-  } finally {
-    await moto.stop();
-  }
+  const result = await runScaleInDrillInSandbox({
+    clusterName: 'sandbox',
+    heartbeatTimeoutSeconds: options.heartbeatTimeout,
+    log,
+  });
+  const summary = {
+    queriesFailed: result.queriesFailed,
+    lifecycleResult: result.lifecycleResult,
+    heartbeats: result.heartbeats,
+    drainSeconds: result.drainSeconds,
+    outcome: result.outcome,
+    instanceId: result.instanceId,
+    workerExited: result.workerExited,
+    lastTaskToCompleteMs: result.lastTaskToCompleteMs,
+    maxHeartbeatGapSeconds: result.maxHeartbeatGapSeconds,
+    heartbeatTimeoutSeconds: options.heartbeatTimeout,
+    stateTransitions: result.stateTransitions,
+    duplicateStartIgnored: result.duplicateStartIgnored,
+    trinoVersion: result.trinoVersion,
+  };
+  stdout(options.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+  return result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE' ? 0 : 1;
 }

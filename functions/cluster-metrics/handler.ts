@@ -19,7 +19,7 @@ import { logger } from '../../lib/logger.ts';
 import type { Metric } from '../../lib/metrics.ts';
 import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { resolveTrinoClient } from '../../lib/trino/connect.ts';
+import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import type { MBean } from '../../lib/trino/schemas.ts';
 import { type ClusterMemory, type ClusterObservation, computeClusterMetrics } from './decide.ts';
 import { type MetricsConfig, MetricsEnvSchema, ScheduledEventSchema } from './schemas.ts';
@@ -176,17 +176,10 @@ let defaultDeps: MetricsDeps | undefined;
 export function getDefaultDeps(): MetricsDeps {
   if (defaultDeps === undefined) {
     const config = loadConfig(MetricsEnvSchema);
-    let client: Promise<TrinoClient> | undefined;
     defaultDeps = {
       config,
       cloudwatch: new CloudWatchClient({}),
-      trino: () => {
-        client ??= resolveTrinoClient(config).catch((error: unknown) => {
-          client = undefined;
-          throw error;
-        });
-        return client;
-      },
+      trino: lazyTrinoClient(config),
       now: () => Date.now(),
     };
   }

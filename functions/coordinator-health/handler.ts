@@ -27,7 +27,7 @@ import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { resolveTrinoClient } from '../../lib/trino/connect.ts';
+import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
 import {
   assessRound,
@@ -247,20 +247,13 @@ let defaultDeps: HealthDeps | undefined;
 export function getDefaultHealthDeps(): HealthDeps {
   if (defaultDeps === undefined) {
     const config = loadConfig(HealthEnvSchema);
-    let client: Promise<TrinoClient> | undefined;
     defaultDeps = {
       config,
       ec2: new EC2Client({}),
       cloudwatch: new CloudWatchClient({}),
       sfn: new SFNClient({}),
       sns: new SNSClient({}),
-      coordinator: () => {
-        client ??= resolveTrinoClient(config).catch((error: unknown) => {
-          client = undefined;
-          throw error;
-        });
-        return client;
-      },
+      coordinator: lazyTrinoClient(config),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };

@@ -36,7 +36,7 @@ import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { resolveTrinoClient } from '../../lib/trino/connect.ts';
+import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import {
   chooseDrainRequest,
   type DrainPolicy,
@@ -429,20 +429,13 @@ let defaultDeps: DrainDeps | undefined;
 export function getDefaultDrainDeps(): DrainDeps {
   if (defaultDeps === undefined) {
     const config = loadConfig(DrainEnvSchema);
-    let client: Promise<TrinoClient> | undefined;
     defaultDeps = {
       config,
       autoscaling: new AutoScalingClient({}),
       ec2: new EC2Client({}),
       sfn: new SFNClient({}),
       cloudwatch: new CloudWatchClient({}),
-      coordinator: () => {
-        client ??= resolveTrinoClient(config).catch((error: unknown) => {
-          client = undefined;
-          throw error;
-        });
-        return client;
-      },
+      coordinator: lazyTrinoClient(config),
       now: () => Date.now(),
     };
   }

@@ -163,3 +163,20 @@ async function readSsm(sources: SecretSources, name: string): Promise<string> {
   }
   return value;
 }
+
+/**
+ * A memoised, lazily resolved coordinator client for a handler's default dependencies: credentials are read on
+ * first use and the client is reused by every invocation of the container; a failed resolution is retried on the
+ * next call instead of being cached.
+ * @returns A function giving the client.
+ */
+export function lazyTrinoClient(config: TrinoConnectionConfig): () => Promise<TrinoClient> {
+  let client: Promise<TrinoClient> | undefined;
+  return () => {
+    client ??= resolveTrinoClient(config).catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    return client;
+  };
+}

@@ -33,8 +33,8 @@ import { controlPlaneEnv } from '../control-plane-env.ts';
 import { localContext } from '../invoke.ts';
 import { type RecordedLifecycleCall, recordLifecycleActions } from '../lifecycle-recorder.ts';
 import { LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
-import type { EmulatorClientConfig } from '../moto.ts';
-import type { TrinoCluster } from '../trino.ts';
+import { type EmulatorClientConfig, startMoto } from '../moto.ts';
+import { startTrinoCluster, type TrinoCluster } from '../trino.ts';
 
 /** Options of {@link runScaleInDrill}. */
 export interface ScaleInDrillOptions {
@@ -240,5 +240,34 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
     observer.close();
     autoscaling.destroy();
     sfn.destroy();
+  }
+}
+
+/**
+ * The drill in a sandbox of its own: starts moto and a secure Trino 476 with two workers (5 s shutdown grace),
+ * runs {@link runScaleInDrill}, and stops everything.
+ */
+export async function runScaleInDrillInSandbox(
+  options: Omit<ScaleInDrillOptions, 'aws' | 'cluster'> & { readonly name?: string },
+): Promise<ScaleInDrillResult & { readonly trinoVersion: string }> {
+  const moto = await startMoto();
+  try {
+    const cluster = await startTrinoCluster({
+      line: 'newest',
+      workers: 2,
+      secure: true,
+      name: options.name ?? 'drill',
+      shutdownGracePeriod: '5s',
+    });
+    try {
+      return {
+        ...(await runScaleInDrill({ ...options, aws: moto.clientConfig, cluster })),
+        trinoVersion: cluster.version,
+      };
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    await moto.stop();
   }
 }
