@@ -10,6 +10,9 @@ import type { BuildOptions } from 'esbuild';
 /** Function name → entry file (relative to the repository root). */
 export const FUNCTIONS: Readonly<Record<string, string>> = {
   clusterMetrics: 'functions/cluster-metrics/handler.ts',
+  /** One bundle serves startDrain, beginDrain, checkDrain, completeDrain, spotInterruption, terminationPolicy. */
+  workerDrain: 'functions/worker-drain/handler.ts',
+  coordinatorHealth: 'functions/coordinator-health/handler.ts',
 };
 
 /**
