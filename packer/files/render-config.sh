@@ -73,7 +73,9 @@ export TRINO_HTTP_PORT="${TRINO_HTTP_PORT:-8080}"
 if [ "$TRINO_HTTP_SCHEME" = https ]; then
   export TRINO_PLAIN_HTTP_PORT="${TRINO_PLAIN_HTTP_PORT:-8080}"
 else
-  export TRINO_PLAIN_HTTP_PORT="$TRINO_HTTP_PORT"
+  # Over plain HTTP the node listens where clients and workers connect, unless told otherwise (a local smoke test
+  # runs every node on one address and needs distinct ports).
+  export TRINO_PLAIN_HTTP_PORT="${TRINO_PLAIN_HTTP_PORT:-$TRINO_HTTP_PORT}"
 fi
 export TRINO_ETC_DIR="${TRINO_ETC_DIR:-/etc/trino}"
 export TRINO_DATA_DIR="${TRINO_DATA_DIR:-/var/lib/trino/data}"

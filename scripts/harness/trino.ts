@@ -681,3 +681,63 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
     throw error;
   }
 }
+
+/**
+ * Starts one node from an already rendered etc/ directory with the distribution's own launcher
+ * (`bin/launcher run`), as the AMI's systemd unit does. Used by the Packer smoke test to prove the boot-time
+ * config rendering (packer/files/render-config.sh) produces a configuration Trino accepts.
+ * @param install - From {@link ensureTrino} (newest line: the only one with the launcher).
+ * @param etcDir - The rendered etc/ (config.properties, node.properties, jvm.config, log.properties, catalog/).
+ * @param dataDir - node.data-dir.
+ */
+export function launchRenderedNode(
+  install: TrinoInstall,
+  name: string,
+  etcDir: string,
+  dataDir: string,
+  httpPort: number,
+): TrinoNode {
+  const logFile = path.join(dataDir, 'launcher-run.log');
+  const out = createWriteStream(logFile);
+  const child = spawn(
+    path.join(install.home, 'bin', 'launcher'),
+    [
+      'run',
+      `-etc-dir=${etcDir}`,
+      `-data-dir=${dataDir}`,
+      `-jvm-dir=${install.javaHome}`,
+      `-Dplugin.dir=${path.join(install.home, 'plugin')}`,
+    ],
+    { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JAVA_HOME: install.javaHome } },
+  );
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  liveProcesses.add(child);
+  let exitedFlag = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitedFlag = true;
+      liveProcesses.delete(child);
+      resolve(code);
+    }),
+  );
+  return {
+    name,
+    role: name.includes('worker') ? 'worker' : 'coordinator',
+    nodeId: name,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    httpPort,
+    process: child,
+    logFile,
+    exited: () => exitedFlag,
+    exit,
+    kill: (signal = 'SIGKILL') => {
+      child.kill(signal);
+    },
+  };
+}
+
+/** Last lines of a node's log (for error messages). */
+export async function logTail(node: TrinoNode, lines = 40): Promise<string> {
+  return tail(node.logFile, lines);
+}
