@@ -1,13 +1,15 @@
 /**
  * `trino-sentinel sandbox`: the main job on one machine. Starts moto and a real Trino cluster (coordinator +
  * workers; HTTPS, password authentication and file-based access control unless `--insecure`), stores the
- * credentials in the emulator's SSM like an operator would, and runs the control plane's scheduled functions
- * (today: cluster-metrics) on a timer with the same handler code Lambda runs.
+ * credentials in the emulator's SSM like an operator would, creates the coordinator ENI in the emulator, and runs
+ * the control plane's scheduled functions (cluster-metrics, coordinator-health) on a timer with the same handler
+ * code Lambda runs.
  *
  * @module
  */
 
 import { TrinoClient } from '../lib/trino/client.ts';
+import { createCoordinatorEni } from '../scripts/harness/aws-fixtures.ts';
 import { controlPlaneEnv } from '../scripts/harness/control-plane-env.ts';
 import { localContext, scheduledEvent } from '../scripts/harness/invoke.ts';
 import { startMoto } from '../scripts/harness/moto.ts';
@@ -33,6 +35,12 @@ export interface SandboxSnapshot {
   readonly queries: { readonly running: number; readonly queued: number };
   readonly metrics: Readonly<Record<string, number>>;
   readonly metricsCycleMs: number;
+  /** Last coordinator-health round (probe through the coordinator ENI's address). */
+  readonly health: {
+    readonly healthy: boolean;
+    readonly consecutiveFailures: number;
+    readonly failover: string;
+  };
 }
 
 const CLUSTER_NAME = 'sandbox';
@@ -64,9 +72,17 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       name: CLUSTER_NAME,
     });
     say(`sandbox: Trino ${cluster.version} coordinator at ${cluster.coordinatorUrl}`);
-    Object.assign(process.env, await controlPlaneEnv(moto.clientConfig, cluster, CLUSTER_NAME));
-    // Imported after the environment is set: the handler reads its configuration once, like in Lambda.
+    const eni = await createCoordinatorEni(moto.clientConfig, CLUSTER_NAME, cluster.coordinator.httpPort);
+    Object.assign(process.env, await controlPlaneEnv(moto.clientConfig, cluster, CLUSTER_NAME), {
+      COORDINATOR_ENI_ID: eni.networkInterfaceId,
+      PRIMARY_URL_TEMPLATE: 'http://127.0.0.1:{tag:trino-sentinel:http-port}',
+      // One probe round per sandbox cycle; notify-only like the deployed default.
+      LOOP_DURATION_MS: '0',
+      AUTO_FAILOVER: 'false',
+    });
+    // Imported after the environment is set: the handlers read their configuration once, like in Lambda.
     const metrics = await import('../functions/cluster-metrics/handler.ts');
+    const health = await import('../functions/coordinator-health/handler.ts');
     const observer = new TrinoClient({
       baseUrl: cluster.coordinatorUrl,
       user: cluster.user,
@@ -83,7 +99,15 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
         localContext('clusterMetrics'),
       );
       const metricsCycleMs = Date.now() - started;
-      return snapshot(activeCluster, observer, result.metrics, metricsCycleMs, !options.insecure);
+      const probe = await health.handler(
+        scheduledEvent('trino-sentinel-sandbox-health'),
+        localContext('coordinatorHealth'),
+      );
+      return snapshot(activeCluster, observer, result.metrics, metricsCycleMs, !options.insecure, {
+        healthy: probe.verdict?.healthy ?? false,
+        consecutiveFailures: probe.state.consecutiveFailures,
+        failover: probe.failover,
+      });
     };
 
     if (options.once) {
@@ -126,6 +150,7 @@ async function snapshot(
   metrics: Readonly<Record<string, number>>,
   metricsCycleMs: number,
   secure: boolean,
+  health: SandboxSnapshot['health'],
 ): Promise<SandboxSnapshot> {
   const info = await observer.getInfo().catch(() => undefined);
   const state = info === undefined ? 'UNREACHABLE' : await observer.getState().catch(() => 'UNKNOWN');
@@ -146,6 +171,7 @@ async function snapshot(
     queries: { running: metrics.RunningQueries ?? 0, queued: metrics.QueuedQueries ?? 0 },
     metrics,
     metricsCycleMs,
+    health,
   };
 }
 
@@ -156,6 +182,7 @@ function render(snap: SandboxSnapshot): string {
     `coordinator  ${snap.coordinator.url}  ${snap.coordinator.state}`,
     ...snap.workers.map((w) => `worker       ${w.uri}  ${w.state}`),
     `queries      running ${snap.queries.running}, queued ${snap.queries.queued}`,
+    `health       ${snap.health.healthy ? 'healthy' : `UNHEALTHY (${snap.health.consecutiveFailures} failed probes)`}, failover ${snap.health.failover}`,
     `metrics      (cycle ${snap.metricsCycleMs} ms, namespace Trino, ClusterName=${snap.cluster.name})`,
     ...Object.entries(snap.metrics).map(([name, value]) => `  ${name.padEnd(28)} ${value}`),
     '',

@@ -13,12 +13,15 @@ import {
   PutLifecycleHookCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
+  AttachNetworkInterfaceCommand,
   CreateLaunchTemplateCommand,
+  CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
   CreateTagsCommand,
   CreateVpcCommand,
   DescribeImagesCommand,
   EC2Client,
+  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { EmulatorClientConfig } from './moto.ts';
 
@@ -111,5 +114,75 @@ export async function createWorkerGroup(
   } finally {
     ec2.destroy();
     autoscaling.destroy();
+  }
+}
+
+/** The coordinator side as created by {@link createCoordinatorEni}. */
+export interface CoordinatorEni {
+  readonly instanceId: string;
+  readonly networkInterfaceId: string;
+  readonly attachmentId: string;
+}
+
+/**
+ * Creates, in moto, the active coordinator's instance (tagged like production plus `trino-sentinel:http-port`)
+ * and the coordinator ENI attached to it at device index 1, as infra/ does in an account.
+ * @param coordinatorHttpPort - The harness coordinator's loopback port (the sandbox's
+ *   `PRIMARY_URL_TEMPLATE` is `http://127.0.0.1:{tag:trino-sentinel:http-port}`).
+ */
+export async function createCoordinatorEni(
+  aws: EmulatorClientConfig,
+  clusterName: string,
+  coordinatorHttpPort: number,
+): Promise<CoordinatorEni> {
+  const ec2 = new EC2Client(aws);
+  try {
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }));
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: '10.50.1.0/24',
+        AvailabilityZone: `${aws.region}a`,
+      }),
+    );
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: image,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnet.Subnet?.SubnetId,
+      }),
+    );
+    const instanceId = run.Instances?.[0]?.InstanceId;
+    if (instanceId === undefined) throw new Error('moto launched no instance');
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [instanceId],
+        Tags: [
+          { Key: 'trino-sentinel:cluster', Value: clusterName },
+          { Key: 'trino-sentinel:role', Value: 'coordinator' },
+          { Key: 'trino-sentinel:http-port', Value: String(coordinatorHttpPort) },
+        ],
+      }),
+    );
+    const eni = await ec2.send(
+      new CreateNetworkInterfaceCommand({
+        SubnetId: subnet.Subnet?.SubnetId,
+        PrivateIpAddress: '10.50.1.100',
+      }),
+    );
+    const networkInterfaceId = eni.NetworkInterface?.NetworkInterfaceId;
+    if (networkInterfaceId === undefined) throw new Error('moto created no ENI');
+    const attached = await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: networkInterfaceId,
+        InstanceId: instanceId,
+        DeviceIndex: 1,
+      }),
+    );
+    return { instanceId, networkInterfaceId, attachmentId: attached.AttachmentId ?? '' };
+  } finally {
+    ec2.destroy();
   }
 }

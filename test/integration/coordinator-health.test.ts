@@ -6,16 +6,7 @@
  * built yet (issue 4), so Step Functions is the mocked boundary here (aws-sdk-client-mock), asserting what was sent.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import {
-  AttachNetworkInterfaceCommand,
-  CreateNetworkInterfaceCommand,
-  CreateSubnetCommand,
-  CreateTagsCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -25,6 +16,7 @@ import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-heal
 import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
+import { createCoordinatorEni } from '../../scripts/harness/aws-fixtures.ts';
 import { startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
 import { awsConfig, readMetrics, resetAws } from '../helpers/components.ts';
 
@@ -40,50 +32,10 @@ describe('coordinator health detection on a real coordinator', () => {
   beforeAll(async () => {
     cluster = await startTrinoCluster({ line: 'newest', workers: 0, secure: false, name: 'health' });
     await resetAws();
+    const eni = await createCoordinatorEni(awsConfig(), 'it-health', cluster.coordinator.httpPort);
+    attachmentId = eni.attachmentId;
+    const eniId = eni.networkInterfaceId;
     const ec2 = new EC2Client(awsConfig());
-    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }));
-    const subnet = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpc.Vpc?.VpcId,
-        CidrBlock: '10.50.1.0/24',
-        AvailabilityZone: 'us-east-1a',
-      }),
-    );
-    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
-    const run = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: image,
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: subnet.Subnet?.SubnetId,
-      }),
-    );
-    const instanceId = run.Instances?.[0]?.InstanceId ?? '';
-    await ec2.send(
-      new CreateTagsCommand({
-        Resources: [instanceId],
-        Tags: [
-          { Key: 'trino-sentinel:cluster', Value: 'it-health' },
-          { Key: 'trino-sentinel:role', Value: 'coordinator' },
-          { Key: 'trino-sentinel:http-port', Value: String(cluster.coordinator.httpPort) },
-        ],
-      }),
-    );
-    const eni = await ec2.send(
-      new CreateNetworkInterfaceCommand({
-        SubnetId: subnet.Subnet?.SubnetId,
-        PrivateIpAddress: '10.50.1.100',
-      }),
-    );
-    const eniId = eni.NetworkInterface?.NetworkInterfaceId ?? '';
-    const attached = await ec2.send(
-      new AttachNetworkInterfaceCommand({
-        NetworkInterfaceId: eniId,
-        InstanceId: instanceId,
-        DeviceIndex: 1,
-      }),
-    );
-    attachmentId = attached.AttachmentId ?? '';
     const config = loadConfig(HealthEnvSchema, {
       CLUSTER_NAME: 'it-health',
       TRINO_URL: cluster.coordinatorUrl,
