@@ -56,6 +56,14 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   const say = (line: string) => {
     if (!options.json || options.once) process.stderr.write(`${line}\n`);
   };
+  // Ctrl-C at any point, start-up included, ends the loop and stops everything started so far.
+  let stopping = false;
+  const onSignal = () => {
+    stopping = true;
+    process.stderr.write('sandbox: stopping…\n');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   say('sandbox: starting moto (AWS emulator)…');
   const moto = await startMoto();
   let cluster: TrinoCluster | undefined;
@@ -117,12 +125,6 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       return snap.coordinator.state === 'ACTIVE' ? 0 : 1;
     }
 
-    let stopping = false;
-    const onSignal = () => {
-      stopping = true;
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     while (!stopping) {
       try {
         const snap = await cycle();
@@ -136,7 +138,6 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
         await new Promise((r) => setTimeout(r, 250));
       }
     }
-    say('sandbox: stopping…');
     observer.close();
     return 0;
   } finally {
