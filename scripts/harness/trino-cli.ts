@@ -2,17 +2,28 @@
  * Test infrastructure CLI:
  *   npx tsx scripts/harness/trino-cli.ts fetch [newest|older|all]   download + verify + install (CI pre-fetch)
  *   npx tsx scripts/harness/trino-cli.ts start [--line newest|older] [--secure] [--workers N]
- * `start` prints the cluster as JSON (credentials included: a throwaway local cluster) and runs until Ctrl-C.
+ * `start` prints the cluster as JSON on stdout (credentials included: a throwaway local cluster), stays in the
+ * foreground until Ctrl-C (SIGINT) or SIGTERM, then stops every JVM and removes the cluster's directory.
+ * @module
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ensureTrino, startTrinoCluster, type TrinoLine } from './trino.ts';
 
+const USAGE =
+  'usage: trino-cli.ts fetch [newest|older|all] | start [--line newest|older] [--secure] [--workers N]\n';
 const [command = 'help', ...rest] = process.argv.slice(2);
 const flag = (name: string) => rest.includes(name);
 const value = (name: string) => {
   const index = rest.indexOf(name);
   return index >= 0 ? rest[index + 1] : undefined;
 };
-const asLine = (text: string | undefined): TrinoLine => (text === 'older' ? 'older' : 'newest');
+const fail = (message: string): never => {
+  process.stderr.write(`${message}\n${USAGE}`);
+  process.exit(2);
+};
+const asLine = (text: string): TrinoLine =>
+  text === 'newest' || text === 'older' ? text : fail(`unknown release line: ${text}`);
 
 if (command === 'fetch') {
   const which = rest[0] ?? 'all';
@@ -24,36 +35,52 @@ if (command === 'fetch') {
     );
   }
 } else if (command === 'start') {
-  const cluster = await startTrinoCluster({
-    line: asLine(value('--line')),
-    secure: flag('--secure'),
-    workers: Number(value('--workers') ?? '1'),
-    name: 'cli',
+  const workers = Number(value('--workers') ?? '1');
+  if (!Number.isInteger(workers) || workers < 0)
+    fail(`--workers must be a whole number, got ${value('--workers')}`);
+  // Stop cleanly on Ctrl-C, also while the cluster is still starting (the start-up wait is aborted).
+  const abort = new AbortController();
+  const interrupt = new Promise<void>((resolve) => {
+    const onSignal = () => {
+      abort.abort();
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
+  const cluster = await startTrinoCluster({
+    line: asLine(value('--line') ?? 'newest'),
+    secure: flag('--secure'),
+    workers,
+    name: 'cli',
+    signal: abort.signal,
+  });
+  const caFile = cluster.caPem ? path.join(cluster.dir, 'ca.pem') : undefined;
+  if (cluster.caPem && caFile) writeFileSync(caFile, cluster.caPem);
   process.stdout.write(
     `${JSON.stringify(
       {
+        line: cluster.line,
         version: cluster.version,
+        secure: cluster.secure,
         coordinatorUrl: cluster.coordinatorUrl,
-        coordinatorHttpUrl: cluster.coordinator.httpUrl,
+        coordinatorHttpUrl: cluster.coordinatorHttpUrl,
         workerUrls: cluster.workerUrls,
+        nodeIds: cluster.nodeIds,
+        pids: cluster.pids,
         user: cluster.user,
         password: cluster.password,
-        caFile: cluster.caPem ? `${cluster.dir}/ca.pem` : undefined,
+        otherUser: cluster.otherUser,
+        caFile,
         dir: cluster.dir,
       },
       null,
       2,
     )}\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await interrupt;
+  process.stderr.write('trino-harness: stopping\n');
   await cluster.stop();
 } else {
-  process.stderr.write(
-    'usage: trino-cli.ts fetch [newest|older|all] | start [--line newest|older] [--secure] [--workers N]\n',
-  );
-  process.exitCode = 2;
+  fail(`unknown command: ${command}`);
 }
