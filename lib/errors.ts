@@ -89,3 +89,9 @@ export class InstanceGoneError extends AwsError {}
 
 /** A SQL statement run by the control plane failed in Trino; `errorName` is Trino's (e.g. `SYNTAX_ERROR`). */
 export class TrinoQueryError extends TrinoError {}
+
+/** The coordinator ENI is attached to another instance than the one a failover chose: someone else moved it. */
+export class EniAttachedElsewhereError extends AwsError {}
+
+/** A failover step passed its deadline (detach, attach, standby wait); the execution fails and alarms. */
+export class FailoverTimeoutError extends SentinelError {}

@@ -156,3 +156,242 @@ export function decideServing(input: {
   if (input.answersOnEni && input.workers >= needed) return 'SERVING';
   return input.elapsedMs >= input.timeoutMs ? 'TIMEOUT' : 'WAIT';
 }
+
+/** What started the execution. `failover`: the health detector (or an operator) after a confirmed failure. */
+export type FailoverMode = 'failover' | 'drill';
+
+/** The active coordinator as observed when planning. */
+export interface ActiveObservation {
+  readonly instanceId: string;
+  /** EC2 state name (`running`, `stopped`, …); `terminated` when EC2 no longer knows it. */
+  readonly state: string;
+  /** `impaired` when either EC2 status check is impaired. */
+  readonly instanceStatus?: string;
+  /** `GET /v1/info` on its primary address answered `starting:false`. */
+  readonly processAnswers: boolean;
+  readonly inAutoScalingGroup: boolean;
+}
+
+/** Everything {@link planFailover} needs; gathered by the PlanFailover handler. */
+export interface FailoverObservation {
+  readonly mode: FailoverMode;
+  readonly dryRun: boolean;
+  readonly clusterName: string;
+  /** Attachment id the trigger saw (the lock's key); undefined for a manual start. */
+  readonly expectedAttachmentId?: string;
+  readonly eni: EniView & { readonly availabilityZone?: string };
+  /** The instance holding the ENI; undefined when the ENI is not attached. */
+  readonly active?: ActiveObservation;
+  readonly candidates: readonly CoordinatorCandidate[];
+}
+
+/**
+ * What the execution does next:
+ * - `FAILOVER`: move the ENI to `standbyInstanceId`.
+ * - `DRY_RUN`: report the plan, change nothing.
+ * - `NO_STANDBY`: no healthy standby: alarm, scale the coordinator group out, wait and plan again.
+ * - `ALREADY_MOVED`: the ENI is no longer on the attachment the trigger saw: another execution moved it.
+ * - `ACTIVE_HEALTHY`: an automatic failover found the active coordinator healthy again: stand down.
+ */
+export type FailoverAction = 'FAILOVER' | 'DRY_RUN' | 'NO_STANDBY' | 'ALREADY_MOVED' | 'ACTIVE_HEALTHY';
+
+/** The plan, as reported by a dry run and followed by a real one. */
+export interface FailoverPlan {
+  readonly action: FailoverAction;
+  /** One sentence for the log and the notification. */
+  readonly reason: string;
+  readonly failedInstanceId?: string;
+  readonly attachmentId?: string;
+  readonly standbyInstanceId?: string;
+  readonly fence?: FencePlan;
+  /** The steps a real run takes, in order, for people (dry-run output). */
+  readonly steps: readonly string[];
+}
+
+/**
+ * Plans a failover (or drill) from observed state. Pure.
+ *
+ * Stand-down rules come first: an ENI already moved by someone else (`ALREADY_MOVED`) and, for an automatic
+ * failover, an active coordinator that answers again on its primary address while its instance is running and
+ * not impaired (`ACTIVE_HEALTHY`: the failure cleared between detection and planning). A drill always goes on: it
+ * exists to move a healthy coordinator.
+ */
+export function planFailover(observation: FailoverObservation): FailoverPlan {
+  const { eni, active } = observation;
+  const attachment = eni.attachment?.status === 'detached' ? undefined : eni.attachment;
+  if (
+    observation.expectedAttachmentId !== undefined &&
+    attachment !== undefined &&
+    attachment.attachmentId !== observation.expectedAttachmentId
+  ) {
+    return {
+      action: 'ALREADY_MOVED',
+      reason: `The ENI is on attachment ${attachment.attachmentId} (instance ${attachment.instanceId ?? 'unknown'}), not ${observation.expectedAttachmentId}: another execution already moved it`,
+      steps: [],
+    };
+  }
+  const activeHealthy =
+    active?.processAnswers && active.state === 'running' && active.instanceStatus !== 'impaired';
+  if (observation.mode === 'failover' && activeHealthy) {
+    return {
+      action: 'ACTIVE_HEALTHY',
+      reason: `Coordinator ${active.instanceId} answers on its primary address again and its instance is healthy: no failover`,
+      failedInstanceId: active.instanceId,
+      steps: [],
+    };
+  }
+  const standbyInstanceId = chooseStandby(
+    observation.candidates,
+    observation.clusterName,
+    eni.availabilityZone,
+    active?.instanceId,
+  );
+  const fence =
+    active === undefined
+      ? undefined
+      : planFence({
+          instanceState: active.state,
+          ...(active.instanceStatus === undefined ? {} : { instanceStatus: active.instanceStatus }),
+          processAnswers: active.processAnswers,
+          inAutoScalingGroup: active.inAutoScalingGroup,
+          drill: observation.mode === 'drill',
+        });
+  const steps = [
+    ...(attachment === undefined || active === undefined
+      ? ['the ENI is not attached: nothing to detach']
+      : [
+          `detach the ENI (attachment ${attachment.attachmentId}) from ${active.instanceId}${fence?.forceDetach ? ' with force' : ''}`,
+          'wait until EC2 reports the ENI available with no attachment',
+        ]),
+    ...(active !== undefined && fence !== undefined && fence.instanceAction !== 'NONE'
+      ? [`${fence.instanceAction === 'TERMINATE' ? 'terminate' : 'stop'} ${active.instanceId}`]
+      : active !== undefined
+        ? [`keep ${active.instanceId} running (it becomes a standby)`]
+        : []),
+    standbyInstanceId === undefined
+      ? 'no healthy standby: raise the alarm, scale the coordinator group out, wait for one'
+      : `attach the ENI to standby ${standbyInstanceId} and wait for attached`,
+    'wait until the coordinator answers on the ENI address and the workers have re-announced',
+    'swap the role tags, publish FailoverDurationSeconds, notify',
+  ];
+  const common = {
+    ...(active === undefined ? {} : { failedInstanceId: active.instanceId }),
+    ...(attachment === undefined ? {} : { attachmentId: attachment.attachmentId }),
+    ...(standbyInstanceId === undefined ? {} : { standbyInstanceId }),
+    ...(fence === undefined ? {} : { fence }),
+    steps,
+  };
+  if (observation.dryRun) {
+    return {
+      action: 'DRY_RUN',
+      reason:
+        standbyInstanceId === undefined
+          ? 'Dry run: no healthy standby, a real run would alarm, scale out and wait'
+          : `Dry run: a real run would move the coordinator ENI to ${standbyInstanceId}`,
+      ...common,
+    };
+  }
+  if (standbyInstanceId === undefined) {
+    return {
+      action: 'NO_STANDBY',
+      reason: 'No running, healthy standby coordinator of this cluster',
+      ...common,
+    };
+  }
+  return {
+    action: 'FAILOVER',
+    reason: `Moving the coordinator ENI to standby ${standbyInstanceId}`,
+    ...common,
+  };
+}
+
+/** Next step while waiting for the ENI to be attached to the standby. */
+export type AttachStep = 'ATTACHED' | 'WAIT' | 'LOST' | 'TIMEOUT';
+
+/**
+ * Decides while waiting for the attach to complete.
+ * @returns `ATTACHED` (attachment to the target `attached`), `LOST` (attached to another instance: someone else
+ *   won; fail loudly), `TIMEOUT` after `timeoutMs`, else `WAIT`.
+ */
+export function decideAttachWait(
+  eni: EniView,
+  targetInstanceId: string,
+  elapsedMs: number,
+  timeoutMs: number,
+): AttachStep {
+  const attachment = eni.attachment;
+  if (attachment?.instanceId === targetInstanceId && attachment.status === 'attached') return 'ATTACHED';
+  if (attachment?.instanceId !== undefined && attachment.instanceId !== targetInstanceId) return 'LOST';
+  return elapsedMs >= timeoutMs ? 'TIMEOUT' : 'WAIT';
+}
+
+/** The coordinator Auto Scaling group as observed while no standby exists. */
+export interface CoordinatorGroupView {
+  readonly desiredCapacity: number;
+  readonly maxSize: number;
+  /** Instances launching (`Pending*` lifecycle states): a standby is on its way. */
+  readonly pendingInstances: number;
+}
+
+/**
+ * Decides what to do when there is no healthy standby.
+ * @param waitsSoFar - Completed wait rounds.
+ * @param maxWaits - Rounds before giving up (each round is the configured standby wait).
+ * @param group - The coordinator group, undefined when none is configured.
+ * @returns `scaleOutTo`: a new desired capacity when one more instance is needed (none pending and below the
+ *   maximum); `giveUp` when the rounds are used up.
+ */
+export function decideNoStandby(
+  waitsSoFar: number,
+  maxWaits: number,
+  group: CoordinatorGroupView | undefined,
+): { readonly giveUp: boolean; readonly scaleOutTo?: number } {
+  if (waitsSoFar >= maxWaits) return { giveUp: true };
+  if (group === undefined || group.pendingInstances > 0 || group.desiredCapacity >= group.maxSize) {
+    return { giveUp: false };
+  }
+  return { giveUp: false, scaleOutTo: group.desiredCapacity + 1 };
+}
+
+/** Timestamps of one failover, epoch ms (undefined: did not happen). */
+export interface FailoverTimes {
+  /** When the first failed probe of the confirmed failure was sent (trigger time − detectedAfterMs). */
+  readonly failureAtMs: number;
+  /** When the execution started. */
+  readonly startedAtMs: number;
+  readonly detachedAtMs?: number;
+  readonly attachedAtMs?: number;
+  /** First `GET /v1/info` through the ENI address that answered `starting:false` from the new coordinator. */
+  readonly servingAtMs?: number;
+  /** When `/v1/node` first showed the needed worker count. */
+  readonly workersBackAtMs?: number;
+  readonly endedAtMs: number;
+}
+
+/** Durations reported by a failover (ms), from {@link FailoverTimes}. */
+export interface FailoverReport {
+  /** Failure → confirmed (trigger). */
+  readonly detectedAfterMs: number;
+  /** Failure → the coordinator answers on the ENI address again. */
+  readonly servingAfterMs?: number;
+  /** Failure → the workers have re-announced. */
+  readonly workersBackAfterMs?: number;
+  /** Execution start → serving: the control plane's own part. */
+  readonly controlPlaneMs?: number;
+  /** Failure → end of the execution (`FailoverDurationSeconds` × 1000). */
+  readonly totalMs: number;
+}
+
+/** Computes the report durations. Pure. */
+export function failoverReport(times: FailoverTimes): FailoverReport {
+  const since = (at: number | undefined) => (at === undefined ? undefined : at - times.failureAtMs);
+  const servingAfterMs = since(times.servingAtMs);
+  const workersBackAfterMs = since(times.workersBackAtMs);
+  return {
+    detectedAfterMs: times.startedAtMs - times.failureAtMs,
+    ...(servingAfterMs === undefined ? {} : { servingAfterMs }),
+    ...(workersBackAfterMs === undefined ? {} : { workersBackAfterMs }),
+    ...(times.servingAtMs === undefined ? {} : { controlPlaneMs: times.servingAtMs - times.startedAtMs }),
+    totalMs: times.endedAtMs - times.failureAtMs,
+  };
+}

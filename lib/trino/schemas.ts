@@ -65,18 +65,26 @@ export const NodeStatusSchema = z.object({
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 
 /**
+ * A Java `double` as Jackson writes it: a number, or the strings `NaN`/`Infinity`/`-Infinity` (a node the failure
+ * detector has not heartbeated yet has `recentFailureRatio: "NaN"`, seen on Trino 476 right after a failover).
+ */
+export const JacksonDoubleSchema = z
+  .union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])])
+  .transform((value) => Number(value));
+
+/**
  * Schema of one entry of `GET /v1/node` (MANAGEMENT_READ): the coordinator's failure-detector view of a
  * remote node. Source: io.trino.server.NodeResource → io.trino.failuredetector.HeartbeatFailureDetector.Stats.
  */
 export const NodeHeartbeatSchema = z.object({
   uri: z.string(),
-  recentRequests: z.number(),
-  recentFailures: z.number(),
-  recentSuccesses: z.number(),
+  recentRequests: JacksonDoubleSchema,
+  recentFailures: JacksonDoubleSchema,
+  recentSuccesses: JacksonDoubleSchema,
   lastRequestTime: z.string().optional(),
   lastResponseTime: z.string().optional(),
-  /** Fraction 0..1 of recent heartbeats that failed. */
-  recentFailureRatio: z.number(),
+  /** Fraction 0..1 of recent heartbeats that failed; NaN before the first heartbeat. */
+  recentFailureRatio: JacksonDoubleSchema,
   age: z.string().optional(),
 });
 /** Parsed entry of `GET /v1/node`. */

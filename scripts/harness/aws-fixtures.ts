@@ -186,3 +186,137 @@ export async function createCoordinatorEni(
     ec2.destroy();
   }
 }
+
+/** The coordinator side of an HA cluster as created by {@link createCoordinatorSet}. */
+export interface CoordinatorSet {
+  readonly networkInterfaceId: string;
+  readonly attachmentId: string;
+  /** The active coordinator's instance (holds the ENI), then the standbys', in launch order. */
+  readonly activeInstanceId: string;
+  readonly standbyInstanceIds: readonly string[];
+  readonly subnetId: string;
+  /** Coordinator Auto Scaling group (active and standbys are not in it: `TERMINATE_FAILED` stops them). */
+  readonly coordinatorGroupName: string;
+}
+
+/**
+ * Creates, in moto, the instances of an HA coordinator set (one active tagged `coordinator`, `standbys` tagged
+ * `standby`, all of `clusterName`), the coordinator ENI attached to the active one at device index 1, and an empty
+ * coordinator Auto Scaling group (the no-standby path scales it out). Ports are tagged later with
+ * {@link tagPorts}, once the local coordinators are running.
+ */
+export async function createCoordinatorSet(
+  aws: EmulatorClientConfig,
+  clusterName: string,
+  standbys: number,
+): Promise<CoordinatorSet> {
+  const ec2 = new EC2Client(aws);
+  const autoscaling = new AutoScalingClient(aws);
+  try {
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.60.0.0/16' }));
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: '10.60.1.0/24',
+        AvailabilityZone: `${aws.region}a`,
+      }),
+    );
+    const subnetId = subnet.Subnet?.SubnetId ?? '';
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const launch = async (role: string) => {
+      const run = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: image,
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: subnetId,
+          TagSpecifications: [
+            {
+              ResourceType: 'instance',
+              Tags: [
+                { Key: 'trino-sentinel:cluster', Value: clusterName },
+                { Key: 'trino-sentinel:role', Value: role },
+              ],
+            },
+          ],
+        }),
+      );
+      const id = run.Instances?.[0]?.InstanceId;
+      if (id === undefined) throw new Error('moto launched no instance');
+      return id;
+    };
+    const activeInstanceId = await launch('coordinator');
+    const standbyInstanceIds: string[] = [];
+    for (let i = 0; i < standbys; i += 1) standbyInstanceIds.push(await launch('standby'));
+    const eni = await ec2.send(
+      new CreateNetworkInterfaceCommand({ SubnetId: subnetId, PrivateIpAddress: '10.60.1.100' }),
+    );
+    const networkInterfaceId = eni.NetworkInterface?.NetworkInterfaceId;
+    if (networkInterfaceId === undefined) throw new Error('moto created no ENI');
+    const attached = await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: networkInterfaceId,
+        InstanceId: activeInstanceId,
+        DeviceIndex: 1,
+      }),
+    );
+    const templateName = `${clusterName}-coordinator`;
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: templateName,
+        LaunchTemplateData: { ImageId: image, InstanceType: 'r6i.xlarge' },
+      }),
+    );
+    const coordinatorGroupName = `${clusterName}-coordinators`;
+    await autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: coordinatorGroupName,
+        LaunchTemplate: { LaunchTemplateName: templateName, Version: '$Latest' },
+        MinSize: 0,
+        MaxSize: 3,
+        DesiredCapacity: 0,
+        VPCZoneIdentifier: subnetId,
+      }),
+    );
+    return {
+      networkInterfaceId,
+      attachmentId: attached.AttachmentId ?? '',
+      activeInstanceId,
+      standbyInstanceIds,
+      subnetId,
+      coordinatorGroupName,
+    };
+  } finally {
+    ec2.destroy();
+    autoscaling.destroy();
+  }
+}
+
+/**
+ * Tags an instance with the loopback ports of the local process playing it (`trino-sentinel:http-port`,
+ * `trino-sentinel:https-port`): the sandbox's URL templates read them.
+ */
+export async function tagPorts(
+  aws: EmulatorClientConfig,
+  instanceId: string,
+  ports: { readonly http?: number; readonly https?: number },
+): Promise<void> {
+  const ec2 = new EC2Client(aws);
+  try {
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [instanceId],
+        Tags: [
+          ...(ports.http === undefined
+            ? []
+            : [{ Key: 'trino-sentinel:http-port', Value: String(ports.http) }]),
+          ...(ports.https === undefined
+            ? []
+            : [{ Key: 'trino-sentinel:https-port', Value: String(ports.https) }]),
+        ],
+      }),
+    );
+  } finally {
+    ec2.destroy();
+  }
+}

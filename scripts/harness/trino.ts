@@ -369,6 +369,15 @@ export interface TrinoCluster {
   /** The coordinator's plain-HTTP URL (internal communication; PUBLIC endpoints only when secure). */
   readonly coordinatorHttpUrl: string;
   readonly coordinator: TrinoNode;
+  /** Hot-standby coordinators (`standby1`, …), see {@link TrinoClusterOptions.standbys}. */
+  readonly standbys: readonly TrinoNode[];
+  /** HTTPS port of each coordinator node by name (`coordinator`, `standby1`, …); empty when not secure. */
+  readonly httpsPorts: Readonly<Record<string, number>>;
+  /**
+   * Waits until `via`'s `system.runtime.nodes` lists every worker as active (deadline `timeoutMs`, default 180 000).
+   * @param via - Client of the coordinator to ask (default: the active coordinator's {@link TrinoCluster.client}).
+   */
+  waitForWorkers(timeoutMs?: number, via?: TrinoClient): Promise<void>;
   /** Workers in start order (grows with {@link TrinoCluster.addWorker}). */
   readonly workers: readonly TrinoNode[];
   /** Plain-HTTP base URL of each worker (Trino workers serve no HTTPS here, as in production). */
@@ -429,6 +438,22 @@ export interface TrinoClusterOptions {
   readonly coordinatorProperties?: Readonly<Record<string, string>>;
   /** Extra properties, merged last into each worker's config.properties. */
   readonly workerProperties?: Readonly<Record<string, string>>;
+  /**
+   * Hot-standby coordinators (default 0): full coordinators of the same cluster (same environment, secret, TLS,
+   * passwords) whose discovery URI is their own address, as packer/files/render-config.sh renders a standby: they
+   * see no worker until the workers' discovery URI (an ENI address) leads to them.
+   */
+  readonly standbys?: number;
+  /**
+   * The workers' `discovery.uri` (default: the coordinator's HTTP URL). The coordinator ENI address in HA tests:
+   * a forwarding proxy that follows the ENI's attachment (scripts/harness/eni-proxy.ts).
+   */
+  readonly workerDiscoveryUri?: string;
+  /**
+   * Wait until the coordinator sees every worker (default true). false: return once the coordinators answer;
+   * call {@link TrinoCluster.waitForWorkers} when the route to the coordinator exists.
+   */
+  readonly awaitWorkers?: boolean;
   /** Configures the HTTP event listener on the coordinator (lines with `features.httpEventListener`). */
   readonly eventListener?: { readonly ingestUri: string; readonly headers: Readonly<Record<string, string>> };
   /** Start-up deadline in ms (default 240 000 — two JVMs starting on 2 cores take 35–80 s). */
@@ -621,6 +646,10 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
   const tls = secure ? await makeTls(dir) : undefined;
   const coordinatorPort = await freePort();
   const httpsPort = secure ? await freePort() : undefined;
+  const standbyCount = options.standbys ?? 0;
+  const httpsPorts: Record<string, number> = {};
+  if (httpsPort) httpsPorts.coordinator = httpsPort;
+  for (let i = 1; i <= standbyCount; i += 1) if (secure) httpsPorts[`standby${i}`] = await freePort();
 
   // One plugin.dir per cluster, linking the line's plugins (the older line's include one compiled by the harness).
   const pluginDir = path.join(dir, 'plugin');
@@ -637,9 +666,11 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
 
   const nodes: TrinoNode[] = [];
   const workers: TrinoNode[] = [];
+  const standbys: TrinoNode[] = [];
   const watchdogs: ChildProcess[] = [];
   const launch = async (nodeName: string, role: 'coordinator' | 'worker'): Promise<TrinoNode> => {
-    const port = role === 'coordinator' ? coordinatorPort : await freePort();
+    const port = nodeName === 'coordinator' ? coordinatorPort : await freePort();
+    const nodeHttpsPort = httpsPorts[nodeName];
     const nodeDir = path.join(dir, nodeName);
     const etc = path.join(nodeDir, 'etc');
     await mkdir(path.join(etc, 'catalog'), { recursive: true });
@@ -651,7 +682,11 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
       'node.id': nodeId,
       'node.internal-address': '127.0.0.1',
       'http-server.http.port': String(port),
-      'discovery.uri': `http://127.0.0.1:${coordinatorPort}`,
+      // A coordinator is its own discovery server (a standby too: it must not join the active one).
+      'discovery.uri':
+        role === 'coordinator'
+          ? `http://127.0.0.1:${port}`
+          : (options.workerDiscoveryUri ?? `http://127.0.0.1:${coordinatorPort}`),
       'plugin.dir': pluginDir,
       'query.max-memory': `${Math.floor(heapMb / 2)}MB`,
       'query.max-memory-per-node': `${Math.floor(heapMb / 4)}MB`,
@@ -664,10 +699,10 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
             ...common,
             coordinator: 'true',
             'node-scheduler.include-coordinator': 'false',
-            ...(secure && tls && httpsPort
+            ...(secure && tls && nodeHttpsPort
               ? {
                   'http-server.https.enabled': 'true',
-                  'http-server.https.port': String(httpsPort),
+                  'http-server.https.port': String(nodeHttpsPort),
                   'http-server.https.keystore.path': tls.serverPem,
                   'http-server.authentication.type': 'PASSWORD',
                 }
@@ -768,6 +803,7 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
     };
     nodes.push(node);
     if (role === 'worker') workers.push(node);
+    if (nodeName.startsWith('standby')) standbys.push(node);
     return node;
   };
 
@@ -813,9 +849,10 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
     coordinator: TrinoNode,
     joining: readonly TrinoNode[],
     deadlineMs: number,
+    via?: TrinoClient,
   ) => {
     if (joining.length === 0) return; // nothing to register (and no node to run the check query on)
-    const probe = client();
+    const probe = via ?? client();
     try {
       await waitUntil(
         `${joining.length} Trino worker(s) registered`,
@@ -827,27 +864,33 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
         waitOptions([coordinator, ...joining]),
       );
     } finally {
-      probe.close();
+      if (via === undefined) probe.close();
     }
   };
 
   try {
     const coordinator = await launch('coordinator', 'coordinator');
+    for (let i = 1; i <= standbyCount; i += 1) await launch(`standby${i}`, 'coordinator');
     for (let i = 0; i < workerCount; i += 1) await launch(`worker${i + 1}`, 'worker');
     const deadlineMs = options.startTimeoutMs ?? 240_000;
     const started = Date.now();
-    const probe = client();
-    try {
-      await waitUntil(
-        `Trino ${install.version} coordinator`,
-        async () => (await probe.getInfo()).starting === false,
-        deadlineMs,
-        waitOptions(nodes),
-      );
-    } finally {
-      probe.close();
+    for (const node of [coordinator, ...standbys]) {
+      const nodeHttps = httpsPorts[node.name];
+      const probe = client().forNode(nodeHttps ? `https://127.0.0.1:${nodeHttps}` : node.httpUrl);
+      try {
+        await waitUntil(
+          `Trino ${install.version} ${node.name}`,
+          async () => (await probe.getInfo()).starting === false,
+          Math.max(10_000, deadlineMs - (Date.now() - started)),
+          waitOptions(nodes),
+        );
+      } finally {
+        probe.close();
+      }
     }
-    await waitForWorkers(coordinator, [...workers], Math.max(10_000, deadlineMs - (Date.now() - started)));
+    if (options.awaitWorkers ?? true) {
+      await waitForWorkers(coordinator, [...workers], Math.max(10_000, deadlineMs - (Date.now() - started)));
+    }
     log(
       `Trino ${install.version} up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${coordinatorUrl} + ${workerCount} worker(s)`,
     );
@@ -864,6 +907,10 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
       coordinatorUrl,
       coordinatorHttpUrl: coordinator.httpUrl,
       coordinator,
+      standbys,
+      httpsPorts,
+      waitForWorkers: (timeoutMs = 180_000, via?: TrinoClient) =>
+        waitForWorkers(coordinator, [...workers], timeoutMs, via),
       workers,
       get workerUrls() {
         return workers.map((w) => w.httpUrl);

@@ -3,9 +3,13 @@ import {
   type CoordinatorCandidate,
   chooseStandby,
   decideAttach,
+  decideAttachWait,
   decideDetach,
+  decideNoStandby,
   decideServing,
   type EniView,
+  failoverReport,
+  planFailover,
   planFence,
 } from '../../functions/coordinator-failover/decide.ts';
 import { assessRound, HEALTHY, type ProbeRound } from '../../functions/coordinator-health/decide.ts';
@@ -255,5 +259,214 @@ describe('decideServing', () => {
     ['workers missing at the timeout', { ...base, workers: 0, elapsedMs: 60_000 }, 'TIMEOUT'],
   ] as const)('%s → %s', (_, input, expected) => {
     expect(decideServing(input)).toBe(expected);
+  });
+});
+
+describe('planFailover', () => {
+  const attachedEni = {
+    status: 'in-use',
+    availabilityZone: 'us-east-1a',
+    attachment: { attachmentId: 'eni-attach-1', instanceId: 'i-active', status: 'attached' },
+  } as const;
+  const deadActive = {
+    instanceId: 'i-active',
+    state: 'running',
+    processAnswers: false,
+    inAutoScalingGroup: true,
+  } as const;
+  const standby = candidate({ instanceId: 'i-standby', launchTimeMs: 10 });
+  const base = {
+    mode: 'failover' as const,
+    dryRun: false,
+    clusterName: 'prod',
+    expectedAttachmentId: 'eni-attach-1',
+    eni: attachedEni,
+    active: deadActive,
+    candidates: [standby],
+  };
+
+  it('moves the ENI to the healthy standby, force-detaching from a coordinator whose process is gone, terminating it in its group', () => {
+    const plan = planFailover(base);
+    expect(plan).toMatchObject({
+      action: 'FAILOVER',
+      failedInstanceId: 'i-active',
+      attachmentId: 'eni-attach-1',
+      standbyInstanceId: 'i-standby',
+      fence: { forceDetach: true, instanceAction: 'TERMINATE' },
+    });
+    expect(plan.steps).toEqual([
+      'detach the ENI (attachment eni-attach-1) from i-active with force',
+      'wait until EC2 reports the ENI available with no attachment',
+      'terminate i-active',
+      'attach the ENI to standby i-standby and wait for attached',
+      'wait until the coordinator answers on the ENI address and the workers have re-announced',
+      'swap the role tags, publish FailoverDurationSeconds, notify',
+    ]);
+  });
+
+  it('stands down when the ENI is already on another attachment (another execution moved it)', () => {
+    const plan = planFailover({
+      ...base,
+      eni: {
+        ...attachedEni,
+        attachment: { attachmentId: 'eni-attach-2', instanceId: 'i-standby', status: 'attached' },
+      },
+    });
+    expect(plan).toMatchObject({ action: 'ALREADY_MOVED', steps: [] });
+    expect(plan.reason).toContain('eni-attach-2');
+  });
+
+  it('names an unknown holder when the moved attachment has no instance id', () => {
+    const plan = planFailover({
+      ...base,
+      eni: { ...attachedEni, attachment: { attachmentId: 'eni-attach-2', status: 'attaching' } },
+    });
+    expect(plan.action).toBe('ALREADY_MOVED');
+    expect(plan.reason).toContain('unknown');
+  });
+
+  it('stands down an automatic failover when the coordinator answers again on a healthy instance', () => {
+    expect(planFailover({ ...base, active: { ...deadActive, processAnswers: true } })).toMatchObject({
+      action: 'ACTIVE_HEALTHY',
+      failedInstanceId: 'i-active',
+    });
+  });
+
+  it.each([
+    ['an impaired instance', { instanceStatus: 'impaired' }],
+    ['a stopping instance', { state: 'stopping' }],
+  ])('still fails over when the process answers but it is %s', (_, change) => {
+    expect(planFailover({ ...base, active: { ...deadActive, processAnswers: true, ...change } }).action).toBe(
+      'FAILOVER',
+    );
+  });
+
+  it('moves a healthy coordinator in a drill and keeps it as a standby', () => {
+    const plan = planFailover({ ...base, mode: 'drill', active: { ...deadActive, processAnswers: true } });
+    expect(plan).toMatchObject({ action: 'FAILOVER', fence: { forceDetach: false, instanceAction: 'NONE' } });
+    expect(plan.steps).toContain('keep i-active running (it becomes a standby)');
+    expect(plan.steps[0]).toBe('detach the ENI (attachment eni-attach-1) from i-active');
+  });
+
+  it('stops an instance outside an Auto Scaling group', () => {
+    const plan = planFailover({ ...base, active: { ...deadActive, inAutoScalingGroup: false } });
+    expect(plan.steps).toContain('stop i-active');
+  });
+
+  it('reports a dry run with the plan and changes nothing', () => {
+    const plan = planFailover({ ...base, mode: 'drill', dryRun: true });
+    expect(plan).toMatchObject({ action: 'DRY_RUN', standbyInstanceId: 'i-standby' });
+    expect(plan.reason).toContain('i-standby');
+  });
+
+  it('reports a dry run without a standby', () => {
+    const plan = planFailover({ ...base, dryRun: true, candidates: [] });
+    expect(plan.action).toBe('DRY_RUN');
+    expect(plan.reason).toContain('no healthy standby');
+    expect(plan.steps).toContain(
+      'no healthy standby: raise the alarm, scale the coordinator group out, wait for one',
+    );
+  });
+
+  it('asks for a standby when none is healthy', () => {
+    expect(
+      planFailover({ ...base, candidates: [candidate({ instanceId: 'i-sick', healthy: false })] }).action,
+    ).toBe('NO_STANDBY');
+  });
+
+  it('attaches a detached ENI (a failover that died half-way) without a detach step or a fence', () => {
+    const plan = planFailover({
+      ...base,
+      eni: { status: 'available', attachment: { attachmentId: 'eni-attach-1', status: 'detached' } },
+    });
+    const { active: _, ...withoutActive } = base;
+    const unattached = planFailover({ ...withoutActive, eni: { status: 'available' } });
+    for (const p of [plan, unattached]) {
+      expect(p.steps[0]).toBe('the ENI is not attached: nothing to detach');
+    }
+    expect(unattached).toMatchObject({ action: 'FAILOVER', standbyInstanceId: 'i-standby' });
+    expect(unattached.fence).toBeUndefined();
+    expect(unattached.attachmentId).toBeUndefined();
+  });
+
+  it('accepts a manual start without an expected attachment, and an ENI without an AZ', () => {
+    const { expectedAttachmentId: _, ...manual } = base;
+    const { availabilityZone: __, ...eniNoAz } = attachedEni;
+    expect(planFailover({ ...manual, eni: eniNoAz }).action).toBe('FAILOVER');
+  });
+});
+
+describe('decideAttachWait', () => {
+  const eni = (instanceId: string | undefined, status: string): EniView => ({
+    status: 'in-use',
+    ...(instanceId === undefined && status === 'none'
+      ? {}
+      : { attachment: { attachmentId: 'a', ...(instanceId === undefined ? {} : { instanceId }), status } }),
+  });
+  it.each([
+    ['attached to the target', eni('i-t', 'attached'), 0, 'ATTACHED'],
+    ['still attaching to the target', eni('i-t', 'attaching'), 500, 'WAIT'],
+    ['attached to another instance', eni('i-x', 'attached'), 0, 'LOST'],
+    ['not attached yet', eni(undefined, 'none'), 500, 'WAIT'],
+    ['not attached by the deadline', eni(undefined, 'none'), 1_000, 'TIMEOUT'],
+    ['attaching without an instance id past the deadline', eni(undefined, 'attaching'), 2_000, 'TIMEOUT'],
+  ])('%s → %s', (_, view, elapsedMs, expected) => {
+    expect(decideAttachWait(view, 'i-t', elapsedMs, 1_000)).toBe(expected);
+  });
+});
+
+describe('decideNoStandby', () => {
+  it.each([
+    ['gives up when the waits are used up', 5, undefined, { giveUp: true }],
+    ['waits when no coordinator group is configured', 0, undefined, { giveUp: false }],
+    [
+      'scales out by one when nothing is launching',
+      0,
+      { desiredCapacity: 2, maxSize: 3, pendingInstances: 0 },
+      { giveUp: false, scaleOutTo: 3 },
+    ],
+    [
+      'waits while an instance is launching',
+      1,
+      { desiredCapacity: 3, maxSize: 3, pendingInstances: 1 },
+      { giveUp: false },
+    ],
+    [
+      'waits at the group maximum (the group replaces terminated instances itself)',
+      1,
+      { desiredCapacity: 3, maxSize: 3, pendingInstances: 0 },
+      { giveUp: false },
+    ],
+  ])('%s', (_, waits, group, expected) => {
+    expect(decideNoStandby(waits, 5, group)).toEqual(expected);
+  });
+});
+
+describe('failoverReport', () => {
+  it('measures from the first failed probe', () => {
+    expect(
+      failoverReport({
+        failureAtMs: 1_000,
+        startedAtMs: 16_000,
+        detachedAtMs: 17_000,
+        attachedAtMs: 18_000,
+        servingAtMs: 18_500,
+        workersBackAtMs: 30_000,
+        endedAtMs: 30_100,
+      }),
+    ).toEqual({
+      detectedAfterMs: 15_000,
+      servingAfterMs: 17_500,
+      workersBackAfterMs: 29_000,
+      controlPlaneMs: 2_500,
+      totalMs: 29_100,
+    });
+  });
+
+  it('leaves out what did not happen', () => {
+    expect(failoverReport({ failureAtMs: 0, startedAtMs: 10, endedAtMs: 50 })).toEqual({
+      detectedAfterMs: 10,
+      totalMs: 50,
+    });
   });
 });
