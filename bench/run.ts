@@ -6,7 +6,7 @@
  *
  * Flags: `--json` (one JSON object on stdout), `--runs N` (cold imports per function, default 7),
  * `--no-sandbox` (skip the figures that need Trino). With the sandbox it also runs one scale-in drill for the
- * drain figures (bench/drain.ts).
+ * drain figures (bench/drain.ts) and 5 failover drills for the failover overhead (bench/failover.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -68,6 +68,8 @@ if (withSandbox) {
   report.metricsCycle = await metricsCycleBench(log);
   const { drainBench } = await import('./drain.ts');
   report.drain = await drainBench(log);
+  const { failoverBench } = await import('./failover.ts');
+  report.failover = await failoverBench(log);
 }
 
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -2,9 +2,12 @@
  * `trino-sentinel drill …`: rehearsals of the control plane's actions with measurements.
  * - `drill scale-in --sandbox [--json]`: in the sandbox (moto + a real secure Trino with two workers), scales the
  *   worker group in by one while a query runs and prints `{queriesFailed, lifecycleResult, heartbeats, drainSeconds, …}`.
+ * - `drill failover --sandbox [--json]`: kills the active coordinator of an HA sandbox and prints
+ *   `{detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached, …}`.
  *
  * @module
  */
+import { runFailoverDrillInSandbox } from '../scripts/harness/drills/failover.ts';
 import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
 
 /** Options of {@link runScaleInSandboxDrill}. */
@@ -44,4 +47,35 @@ export async function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): P
   };
   stdout(options.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
   return result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE' ? 0 : 1;
+}
+
+/** Options of {@link runFailoverSandboxDrill}. */
+export interface FailoverDrillCliOptions {
+  readonly json: boolean;
+  /** Detector probe interval, ms (the detection window is 3 × this). */
+  readonly probeIntervalMs: number;
+}
+
+/**
+ * Runs the failover drill in the sandbox (moto + a secure Trino 476 with an active coordinator, a hot standby and a
+ * worker behind the ENI proxy): kills the active coordinator's JVM, lets our detector and failover state machine
+ * move the ENI, and prints `{detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached, …}`
+ * and the timeline (ms after the kill).
+ * @returns Exit code: 0 when it failed over once, without a false failover, and a query succeeded afterwards.
+ */
+export async function runFailoverSandboxDrill(options: FailoverDrillCliOptions): Promise<number> {
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    'drill: starting moto and a secure Trino cluster (coordinator, hot standby, worker) behind the ENI proxy…',
+  );
+  const result = await runFailoverDrillInSandbox({ log, probeIntervalMs: options.probeIntervalMs });
+  stdout(options.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
+  return result.outcome === 'FAILED_OVER' &&
+    result.falseFailovers === 0 &&
+    result.enisAttached === 1 &&
+    result.queryAfterFailover === 'OK'
+    ? 0
+    : 1;
 }

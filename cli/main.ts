@@ -9,7 +9,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { drainInstance } from './drain.ts';
-import { runScaleInSandboxDrill } from './drill.ts';
+import { runFailoverSandboxDrill, runScaleInSandboxDrill } from './drill.ts';
 import { runSandbox } from './sandbox.ts';
 
 const program = new Command()
@@ -67,6 +67,25 @@ drill
   )
   .action(async (options: { json: boolean; heartbeatTimeout: number }) => {
     process.exitCode = await runScaleInSandboxDrill(options);
+  });
+drill
+  .command('failover')
+  .description(
+    'Kill the active coordinator of an HA sandbox (coordinator, hot standby, worker behind an ENI proxy) and print {detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached}',
+  )
+  .requiredOption(
+    '--sandbox',
+    'run against the local sandbox (moto + real Trino); on AWS see docs/failover.md',
+  )
+  .option('--json', 'print one JSON object', false)
+  .option(
+    '--probe-interval-ms <ms>',
+    'detector probe interval (detection window = 3 × this)',
+    positiveInt,
+    1000,
+  )
+  .action(async (options: { json: boolean; probeIntervalMs: number }) => {
+    process.exitCode = await runFailoverSandboxDrill(options);
   });
 
 program

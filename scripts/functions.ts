@@ -13,6 +13,8 @@ export const FUNCTIONS: Readonly<Record<string, string>> = {
   /** One bundle serves startDrain, beginDrain, checkDrain, completeDrain, spotInterruption, terminationPolicy. */
   workerDrain: 'functions/worker-drain/handler.ts',
   coordinatorHealth: 'functions/coordinator-health/handler.ts',
+  /** One bundle serves the ten Task functions of the failover state machine. */
+  coordinatorFailover: 'functions/coordinator-failover/handler.ts',
 };
 
 /**

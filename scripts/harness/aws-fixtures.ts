@@ -320,3 +320,42 @@ export async function tagPorts(
     ec2.destroy();
   }
 }
+
+/**
+ * Launches one more coordinator-side instance in moto (e.g. the replacement standby the coordinator group would
+ * launch), tagged `role` of `clusterName`, in `subnetId`.
+ * @returns Its instance id.
+ */
+export async function launchCoordinatorInstance(
+  aws: EmulatorClientConfig,
+  clusterName: string,
+  subnetId: string,
+  role: 'coordinator' | 'standby',
+): Promise<string> {
+  const ec2 = new EC2Client(aws);
+  try {
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: image,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnetId,
+        TagSpecifications: [
+          {
+            ResourceType: 'instance',
+            Tags: [
+              { Key: 'trino-sentinel:cluster', Value: clusterName },
+              { Key: 'trino-sentinel:role', Value: role },
+            ],
+          },
+        ],
+      }),
+    );
+    const id = run.Instances?.[0]?.InstanceId;
+    if (id === undefined) throw new Error('moto launched no instance');
+    return id;
+  } finally {
+    ec2.destroy();
+  }
+}

@@ -369,6 +369,8 @@ export interface TrinoCluster {
   /** The coordinator's plain-HTTP URL (internal communication; PUBLIC endpoints only when secure). */
   readonly coordinatorHttpUrl: string;
   readonly coordinator: TrinoNode;
+  /** Every coordinator node: the first one, then the standbys (`standby1`, …). */
+  readonly coordinators: readonly TrinoNode[];
   /** Hot-standby coordinators (`standby1`, …), see {@link TrinoClusterOptions.standbys}. */
   readonly standbys: readonly TrinoNode[];
   /** HTTPS port of each coordinator node by name (`coordinator`, `standby1`, …); empty when not secure. */
@@ -378,6 +380,11 @@ export interface TrinoCluster {
    * @param via - Client of the coordinator to ask (default: the active coordinator's {@link TrinoCluster.client}).
    */
   waitForWorkers(timeoutMs?: number, via?: TrinoClient): Promise<void>;
+  /**
+   * Starts one more hot-standby coordinator (`standby<n>`) and waits until it answers `starting:false`.
+   * @returns The new node; its HTTPS port is in {@link TrinoCluster.httpsPorts} when secure.
+   */
+  addStandby(timeoutMs?: number): Promise<TrinoNode>;
   /** Workers in start order (grows with {@link TrinoCluster.addWorker}). */
   readonly workers: readonly TrinoNode[];
   /** Plain-HTTP base URL of each worker (Trino workers serve no HTTPS here, as in production). */
@@ -907,6 +914,9 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
       coordinatorUrl,
       coordinatorHttpUrl: coordinator.httpUrl,
       coordinator,
+      get coordinators() {
+        return [coordinator, ...standbys];
+      },
       standbys,
       httpsPorts,
       waitForWorkers: (timeoutMs = 180_000, via?: TrinoClient) =>
@@ -932,6 +942,24 @@ export async function startTrinoCluster(options: TrinoClusterOptions): Promise<T
       killCoordinator: (signal = 'SIGKILL') => coordinator.kill(signal),
       killWorker: (index: number, signal = 'SIGKILL') => workerAt(index).kill(signal),
       stopWorker: (index: number, graceMs?: number) => workerAt(index).stop(graceMs),
+      addStandby: async (timeoutMs = 180_000) => {
+        const name = `standby${standbys.length + 1}`;
+        if (secure) httpsPorts[name] = await freePort();
+        const node = await launch(name, 'coordinator');
+        const nodeHttps = httpsPorts[name];
+        const probe = client().forNode(nodeHttps ? `https://127.0.0.1:${nodeHttps}` : node.httpUrl);
+        try {
+          await waitUntil(
+            `Trino ${install.version} ${name}`,
+            async () => (await probe.getInfo()).starting === false,
+            timeoutMs,
+            waitOptions([node]),
+          );
+        } finally {
+          probe.close();
+        }
+        return node;
+      },
       addWorker: async (timeoutMs = 180_000) => {
         const worker = await launch(`worker${workers.length + 1}`, 'worker');
         await waitForWorkers(coordinator, [worker], timeoutMs);

@@ -30,7 +30,13 @@ import { HealthEnvSchema } from '../../../functions/coordinator-health/schemas.t
 import { loadConfig } from '../../../lib/config.ts';
 import { TrinoClient } from '../../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../../lib/trino/connect.ts';
-import { type CoordinatorSet, createCoordinatorSet, createWorkerGroup, tagPorts } from '../aws-fixtures.ts';
+import {
+  type CoordinatorSet,
+  createCoordinatorSet,
+  createWorkerGroup,
+  launchCoordinatorInstance,
+  tagPorts,
+} from '../aws-fixtures.ts';
 import { controlPlaneEnv } from '../control-plane-env.ts';
 import { type EniProxy, startEniProxy } from '../eni-proxy.ts';
 import { LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
@@ -70,6 +76,12 @@ export interface HaSandbox {
   readonly attaches: readonly string[];
   /** A client of the coordinator through the ENI address, as `sentinel`. */
   eniClient(): TrinoClient;
+  /**
+   * Brings up a replacement standby, as the coordinator group would after a failover: a new Trino coordinator and
+   * a new moto instance tagged `standby` mapped to it.
+   * @returns The new instance id.
+   */
+  addStandby(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -245,6 +257,15 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       healthDeps,
       attaches,
       eniClient,
+      addStandby: async () => {
+        const node = await running.addStandby();
+        const id = await launchCoordinatorInstance(aws, clusterName, set.subnetId, 'standby');
+        const p = { http: node.httpPort, https: running.httpsPorts[node.name] ?? 0 };
+        ports.set(id, p);
+        nodeOf.set(id, node.name);
+        await tagPorts(aws, id, p);
+        return id;
+      },
       stop: async () => {
         await running.stop();
         await proxy.stop();
@@ -312,16 +333,21 @@ export async function runFailoverDrill(
 ): Promise<FailoverDrillResult> {
   const log = options.log ?? (() => undefined);
   const interval = ha.healthDeps.config.PROBE_INTERVAL_MS;
+  const executionsBefore = ha.local.executions.size;
+  const attachesBefore = ha.attaches.length;
   const watch = await runHealthLoop(
     { ...ha.healthDeps, config: { ...ha.healthDeps.config, LOOP_DURATION_MS: options.watchMs ?? 3_000 } },
     HEALTHY,
   );
-  const falseFailovers = ha.local.executions.size;
+  const falseFailovers = ha.local.executions.size - executionsBefore;
   log(
     `drill: ${watch.rounds} healthy rounds, ${falseFailovers} false failovers; killing the active coordinator`,
   );
+  const holder = ha.proxy.holder();
+  const active = ha.cluster.coordinators.find((n) => n.name === (holder && ha.nodeOf.get(holder)));
+  if (active === undefined) throw new Error(`no running coordinator holds the ENI (holder ${holder})`);
   const killedAtMs = Date.now();
-  ha.cluster.killCoordinator('SIGKILL');
+  active.kill('SIGKILL');
   const detection = await runHealthLoop(ha.healthDeps, HEALTHY);
   const detectedAtMs = Date.now();
   if (detection.executionName === undefined) {
@@ -353,7 +379,7 @@ export async function runFailoverDrill(
     servingAfterMs,
     workersBackAfterMs: at(output.report?.workersBackAfterMs),
     falseFailovers,
-    enisAttached: ha.attaches.length,
+    enisAttached: ha.attaches.length - attachesBefore,
     controlPlaneOverheadMs: servingAfterMs === null ? null : servingAfterMs - detectionWindowMs,
     detectionWindowMs,
     outcome: output.outcome,

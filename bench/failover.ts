@@ -1,0 +1,66 @@
+/**
+ * Bench figures of coordinator failover: the control plane's own overhead in the drill, `servingAfterMs` minus the
+ * configured detection window (FAILURES_TO_CONFIRM × PROBE_INTERVAL_MS; goal ≤ 3 000 ms), over 5 drills on one HA
+ * sandbox (moto + a secure Trino 476: coordinator, hot standby, worker behind the ENI proxy). After each drill a
+ * replacement standby is started, as the coordinator group would launch one.
+ */
+import {
+  type FailoverDrillResult,
+  runFailoverDrill,
+  startHaSandbox,
+} from '../scripts/harness/drills/failover.ts';
+import { startMoto } from '../scripts/harness/moto.ts';
+
+/** Result of {@link failoverBench}. */
+export interface FailoverFigures {
+  readonly drills: number;
+  readonly detectionWindowMs: number;
+  readonly overheadMs: readonly (number | null)[];
+  readonly medianOverheadMs: number | null;
+  readonly medianServingAfterMs: number | null;
+  readonly medianWorkersBackAfterMs: number | null;
+  readonly falseFailovers: number;
+  readonly goalOverheadMs: number;
+}
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
+}
+
+/** Runs `drills` failovers (default 5) and derives the figures. */
+export async function failoverBench(log: (line: string) => void, drills = 5): Promise<FailoverFigures> {
+  const moto = await startMoto();
+  try {
+    const ha = await startHaSandbox({ aws: moto.clientConfig, clusterName: 'bench-ha', log });
+    try {
+      const results: FailoverDrillResult[] = [];
+      for (let i = 0; i < drills; i += 1) {
+        const result = await runFailoverDrill(ha, { watchMs: 2_000 });
+        results.push(result);
+        log(
+          `failover drill ${i + 1}/${drills}: detected ${result.detectedAfterMs} ms, serving ${result.servingAfterMs} ms, workers back ${result.workersBackAfterMs} ms, overhead ${result.controlPlaneOverheadMs} ms (${result.outcome})`,
+        );
+        if (i + 1 < drills) await ha.addStandby();
+      }
+      const numbers = (pick: (r: FailoverDrillResult) => number | null) =>
+        results.map(pick).filter((v): v is number => v !== null);
+      return {
+        drills,
+        detectionWindowMs: results[0]?.detectionWindowMs ?? 0,
+        overheadMs: results.map((r) => r.controlPlaneOverheadMs),
+        medianOverheadMs: median(numbers((r) => r.controlPlaneOverheadMs)),
+        medianServingAfterMs: median(numbers((r) => r.servingAfterMs)),
+        medianWorkersBackAfterMs: median(numbers((r) => r.workersBackAfterMs)),
+        falseFailovers: results.reduce((sum, r) => sum + r.falseFailovers, 0),
+        goalOverheadMs: 3_000,
+      };
+    } finally {
+      await ha.stop();
+    }
+  } finally {
+    await moto.stop();
+  }
+}
