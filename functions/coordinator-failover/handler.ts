@@ -477,19 +477,18 @@ export interface FailoverResult {
 export async function runCompleteFailover(state: FailoverState, deps: FailoverDeps): Promise<FailoverResult> {
   const now = deps.now();
   const { plan: p } = state;
+  const base = {
+    cluster: state.cluster,
+    mode: state.mode,
+    dryRun: state.dryRun,
+    failureAtMs: state.failureAtMs,
+    startedAtMs: state.startedAtMs,
+    plan: p,
+  };
   if (p.action !== 'FAILOVER') {
     const outcome = p.action === 'DRY_RUN' ? 'DRY_RUN' : 'STOOD_DOWN';
     logger.info('Failover execution ended without changes', { outcome, plan: p });
-    return {
-      cluster: state.cluster,
-      mode: state.mode,
-      dryRun: state.dryRun,
-      outcome,
-      failureAtMs: state.failureAtMs,
-      startedAtMs: state.startedAtMs,
-      plan: p,
-      timeline: state.timeline,
-    };
+    return { ...base, outcome, timeline: state.timeline };
   }
   const newCoordinator = p.standbyInstanceId ?? '';
   await setRole(deps.ec2, [newCoordinator], 'coordinator');
@@ -526,13 +525,8 @@ export async function runCompleteFailover(state: FailoverState, deps: FailoverDe
     { namespace: deps.config.METRICS_NAMESPACE, clusterName: state.cluster, timestamp: new Date(now) },
   ).catch((error: unknown) => logger.warn('Could not publish failover metrics', { error: String(error) }));
   const result: FailoverResult = {
-    cluster: state.cluster,
-    mode: state.mode,
-    dryRun: state.dryRun,
+    ...base,
     outcome,
-    failureAtMs: state.failureAtMs,
-    startedAtMs: state.startedAtMs,
-    plan: p,
     newCoordinatorInstanceId: newCoordinator,
     report,
     timeline,

@@ -135,56 +135,13 @@ export async function createCoordinatorEni(
   clusterName: string,
   coordinatorHttpPort: number,
 ): Promise<CoordinatorEni> {
-  const ec2 = new EC2Client(aws);
-  try {
-    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }));
-    const subnet = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpc.Vpc?.VpcId,
-        CidrBlock: '10.50.1.0/24',
-        AvailabilityZone: `${aws.region}a`,
-      }),
-    );
-    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
-    const run = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: image,
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: subnet.Subnet?.SubnetId,
-      }),
-    );
-    const instanceId = run.Instances?.[0]?.InstanceId;
-    if (instanceId === undefined) throw new Error('moto launched no instance');
-    await ec2.send(
-      new CreateTagsCommand({
-        Resources: [instanceId],
-        Tags: [
-          { Key: 'trino-sentinel:cluster', Value: clusterName },
-          { Key: 'trino-sentinel:role', Value: 'coordinator' },
-          { Key: 'trino-sentinel:http-port', Value: String(coordinatorHttpPort) },
-        ],
-      }),
-    );
-    const eni = await ec2.send(
-      new CreateNetworkInterfaceCommand({
-        SubnetId: subnet.Subnet?.SubnetId,
-        PrivateIpAddress: '10.50.1.100',
-      }),
-    );
-    const networkInterfaceId = eni.NetworkInterface?.NetworkInterfaceId;
-    if (networkInterfaceId === undefined) throw new Error('moto created no ENI');
-    const attached = await ec2.send(
-      new AttachNetworkInterfaceCommand({
-        NetworkInterfaceId: networkInterfaceId,
-        InstanceId: instanceId,
-        DeviceIndex: 1,
-      }),
-    );
-    return { instanceId, networkInterfaceId, attachmentId: attached.AttachmentId ?? '' };
-  } finally {
-    ec2.destroy();
-  }
+  const set = await createCoordinatorSet(aws, clusterName, 0);
+  await tagPorts(aws, set.activeInstanceId, { http: coordinatorHttpPort });
+  return {
+    instanceId: set.activeInstanceId,
+    networkInterfaceId: set.networkInterfaceId,
+    attachmentId: set.attachmentId,
+  };
 }
 
 /** The coordinator side of an HA cluster as created by {@link createCoordinatorSet}. */
@@ -223,28 +180,8 @@ export async function createCoordinatorSet(
     );
     const subnetId = subnet.Subnet?.SubnetId ?? '';
     const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
-    const launch = async (role: string) => {
-      const run = await ec2.send(
-        new RunInstancesCommand({
-          ImageId: image,
-          MinCount: 1,
-          MaxCount: 1,
-          SubnetId: subnetId,
-          TagSpecifications: [
-            {
-              ResourceType: 'instance',
-              Tags: [
-                { Key: 'trino-sentinel:cluster', Value: clusterName },
-                { Key: 'trino-sentinel:role', Value: role },
-              ],
-            },
-          ],
-        }),
-      );
-      const id = run.Instances?.[0]?.InstanceId;
-      if (id === undefined) throw new Error('moto launched no instance');
-      return id;
-    };
+    const launch = (role: 'coordinator' | 'standby') =>
+      launchCoordinatorInstance(aws, clusterName, subnetId, role);
     const activeInstanceId = await launch('coordinator');
     const standbyInstanceIds: string[] = [];
     for (let i = 0; i < standbys; i += 1) standbyInstanceIds.push(await launch('standby'));
