@@ -33,6 +33,8 @@ import {
   NodeStatusSchema,
   type PrestoClusterStats,
   PrestoClusterStatsSchema,
+  type QueryInfo,
+  QueryInfoSchema,
   QueryResultsSchema,
   type ServerInfo,
   ServerInfoSchema,
@@ -203,6 +205,16 @@ export class TrinoClient {
   async getQueries(state?: string, call: CallOptions = {}): Promise<BasicQueryInfo[]> {
     const path = state ? `/v1/query?state=${encodeURIComponent(state)}` : '/v1/query';
     return this.#getJson(path, BasicQueryInfoListSchema, call);
+  }
+
+  /**
+   * `GET /v1/query/{queryId}` (the query's owner, or VIEW_QUERY access): the full QueryInfo of one query, running or
+   * retained after it finished (`query.min-expire-age`, `query.max-history`).
+   * Source: io.trino.server.QueryResource#getQueryInfo.
+   * @throws TrinoHttpError 404 (status in `status`) when the coordinator no longer has the query.
+   */
+  async getQueryInfo(queryId: string, call: CallOptions = {}): Promise<QueryInfo> {
+    return this.#getJson(`/v1/query/${encodeURIComponent(queryId)}`, QueryInfoSchema, call);
   }
 
   /**

@@ -209,3 +209,54 @@ export const QueryResultsSchema = z.object({
 });
 /** Parsed page of the statement protocol. */
 export type QueryResults = z.infer<typeof QueryResultsSchema>;
+
+/**
+ * Schema of `GET /v1/query/{queryId}` (the query's owner or VIEW_QUERY): the full QueryInfo; only the fields the
+ * query-log poller reads are declared, everything else is kept. Durations are airlift `Duration` strings
+ * (`"24.55ms"`), sizes airlift `DataSize` strings (`"80B"`). Source: io.trino.server.QueryResource#getQueryInfo →
+ * io.trino.execution.QueryInfo (QueryStats, SessionRepresentation, ExecutionFailureInfo). Recorded:
+ * test/fixtures/trino-476/v1-query-info-{finished,failed}.json.
+ */
+export const QueryInfoSchema = z.looseObject({
+  queryId: z.string().min(1),
+  session: z.looseObject({
+    user: z.string().min(1),
+    principal: z.string().nullish(),
+    source: z.string().nullish(),
+    catalog: z.string().nullish(),
+    schema: z.string().nullish(),
+    remoteUserAddress: z.string().nullish(),
+    userAgent: z.string().nullish(),
+    clientInfo: z.string().nullish(),
+  }),
+  state: z.enum(QUERY_STATES),
+  self: z.string().nullish(),
+  query: z.string(),
+  queryType: z.string().nullish(),
+  resourceGroupId: z.array(z.string()).nullish(),
+  queryStats: z.looseObject({
+    createTime: z.string(),
+    executionStartTime: z.string().nullish(),
+    endTime: z.string().nullish(),
+    queuedTime: z.string().nullish(),
+    elapsedTime: z.string().nullish(),
+    executionTime: z.string().nullish(),
+    analysisTime: z.string().nullish(),
+    planningTime: z.string().nullish(),
+    totalCpuTime: z.string().nullish(),
+    peakUserMemoryReservation: z.string().nullish(),
+    peakTotalMemoryReservation: z.string().nullish(),
+    physicalInputDataSize: z.string().nullish(),
+    physicalInputPositions: z.number().nullish(),
+    outputDataSize: z.string().nullish(),
+    outputPositions: z.number().nullish(),
+    physicalWrittenDataSize: z.string().nullish(),
+    writtenPositions: z.number().nullish(),
+    completedDrivers: z.number().nullish(),
+  }),
+  errorCode: z.looseObject({ code: z.number(), name: z.string(), type: z.string().optional() }).nullish(),
+  errorType: z.string().nullish(),
+  failureInfo: z.looseObject({ type: z.string().nullish(), message: z.string().nullish() }).nullish(),
+});
+/** Parsed `GET /v1/query/{queryId}`. */
+export type QueryInfo = z.infer<typeof QueryInfoSchema>;
