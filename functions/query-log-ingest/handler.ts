@@ -1,0 +1,352 @@
+/**
+ * query-log-ingest: the Lambda behind a Function URL that Trino's HTTP event listener posts every
+ * `QueryCompletedEvent` to. It authenticates the post (shared-secret header), validates the event, and enqueues
+ * it unchanged on SQS for the shipper, answering fast so the coordinator never waits on the search engine.
+ *
+ * Status codes follow what Trino's listener does with them (io.trino.plugin.httpquery.HttpEventListener retries
+ * 5xx, 408, 429 and connection failures up to `connect-retry-count` times and never retries other 4xx):
+ * - 202: enqueued;
+ * - 400: not JSON, or not a QueryCompletedEvent (body names the first invalid paths): retrying cannot help;
+ * - 401: missing or wrong secret (no details); nothing is read further nor enqueued;
+ * - 405: not POST/PUT;
+ * - 413: still larger than an SQS message after dropping the bulky diagnostic fields (metric + error log);
+ * - 503: the secret could not be read, or SendMessage failed: Trino retries.
+ * The SQL text and the secret are never logged; info lines carry the query id, state and sizes only.
+ *
+ * @module
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { loadConfig } from '../../lib/config.ts';
+import { SecretError } from '../../lib/errors.ts';
+import { logger } from '../../lib/logger.ts';
+import { formatIssues } from '../../lib/middleware.ts';
+import { defaultSecretSources, type SecretSources } from '../../lib/trino/connect.ts';
+import { QueryCompletedEventSchema, shrinkEventJson } from '../../lib/trino/query-events.ts';
+import {
+  type FunctionUrlEvent,
+  FunctionUrlEventSchema,
+  type FunctionUrlResult,
+  type QueryLogIngestConfig,
+  QueryLogIngestEnvSchema,
+} from './schemas.ts';
+
+/** Metric names this function publishes (EMF, namespace `POWERTOOLS_METRICS_NAMESPACE`), each a Count. */
+export const INGEST_METRICS = {
+  /** An event was enqueued. */
+  accepted: 'QueryEventsAccepted',
+  /** An event was enqueued without some bulky diagnostic fields (it did not fit otherwise). */
+  trimmed: 'QueryEventsTrimmed',
+  /** 401: missing or wrong secret. */
+  unauthorized: 'QueryEventsUnauthorized',
+  /** 400 or 405: not a Function URL POST, not JSON, or not a QueryCompletedEvent. */
+  invalid: 'QueryEventsInvalid',
+  /** 413: too large for an SQS message even after trimming; the event is lost. */
+  tooLarge: 'QueryEventsTooLarge',
+  /** 503: SendMessage or the secret read failed (Trino retries). */
+  enqueueFailed: 'QueryEventsEnqueueFailed',
+} as const;
+
+/** The accepted shared secrets, cached; injectable for tests. */
+export interface SharedSecretStore {
+  /** The accepted secrets (cached up to the configured TTL). @throws SecretError when they cannot be read. */
+  get(): Promise<readonly string[]>;
+  /**
+   * Re-reads the secrets if the cached copy is older than the refresh interval (after a mismatch: a rotation).
+   * @returns The fresh secrets, or `undefined` when the cache is too recent to refresh.
+   */
+  refreshIfStale(): Promise<readonly string[] | undefined>;
+}
+
+/** Everything the handler needs from the outside world; injectable for tests. */
+export interface IngestDeps {
+  readonly config: QueryLogIngestConfig;
+  readonly sqs: SQSClient;
+  readonly secret: SharedSecretStore;
+  readonly metrics: Metrics;
+}
+
+/**
+ * Parses the stored secret value: one accepted secret per line (two during a rotation), blank lines ignored.
+ * @returns The accepted secrets (trimmed); empty when the value holds none.
+ */
+export function parseSecretValue(value: string): string[] {
+  return value
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
+
+/**
+ * A {@link SharedSecretStore} over SSM (SecureString, decrypted) or Secrets Manager, read on first use and cached
+ * `QUERY_LOG_SECRET_CACHE_SECONDS`; a failed read is not cached.
+ * @param config - Which parameter or secret, and the cache timings.
+ * @param sources - Secret providers (default: the shared ones of lib/trino/connect.ts, loaded lazily).
+ * @param now - Clock in epoch ms (injectable for tests).
+ */
+export function cachedSharedSecret(
+  config: QueryLogIngestConfig,
+  sources: () => Promise<SecretSources> = defaultSecretSources,
+  now: () => number = Date.now,
+): SharedSecretStore {
+  let cached: { secrets: readonly string[]; readAtMs: number } | undefined;
+  let inflight: Promise<readonly string[]> | undefined;
+  const read = async (): Promise<readonly string[]> => {
+    const provider = await sources();
+    const name = config.QUERY_LOG_SECRET_SSM_PARAMETER ?? config.QUERY_LOG_SECRET_ARN ?? '';
+    const where = config.QUERY_LOG_SECRET_SSM_PARAMETER ? 'SSM parameter' : 'Secrets Manager secret';
+    let value: unknown;
+    try {
+      // forceFetch: this store does the caching (one TTL, and refresh-on-mismatch).
+      value = config.QUERY_LOG_SECRET_SSM_PARAMETER
+        ? await provider.ssm.get(name, { decrypt: true, forceFetch: true })
+        : await provider.secrets.get(name, { forceFetch: true });
+    } catch (cause) {
+      throw new SecretError(`Could not read ${where} "${name}"`, { cause, context: { secret: name } });
+    }
+    const secrets = typeof value === 'string' ? parseSecretValue(value) : [];
+    if (secrets.length === 0) {
+      throw new SecretError(`${where} "${name}" holds no secret`, { context: { secret: name } });
+    }
+    cached = { secrets, readAtMs: now() };
+    return secrets;
+  };
+  const load = (): Promise<readonly string[]> => {
+    inflight ??= read().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
+  return {
+    get: async () => {
+      if (cached && now() - cached.readAtMs < config.QUERY_LOG_SECRET_CACHE_SECONDS * 1000)
+        return cached.secrets;
+      return load();
+    },
+    refreshIfStale: async () => {
+      const refreshMs = config.QUERY_LOG_SECRET_REFRESH_SECONDS * 1000;
+      if (refreshMs === 0 || (cached && now() - cached.readAtMs < refreshMs)) return undefined;
+      return load();
+    },
+  };
+}
+
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/**
+ * Constant-time check of a presented secret against the accepted ones: compares SHA-256 digests with
+ * `crypto.timingSafeEqual`, so neither the content nor the length of a secret leaks through timing, and every
+ * accepted secret is compared (no early exit).
+ * @returns Whether `presented` equals one of `accepted`.
+ */
+export function secretMatches(presented: string, accepted: readonly string[]): boolean {
+  const given = digest(presented);
+  let match = false;
+  for (const secret of accepted) match = timingSafeEqual(given, digest(secret)) || match;
+  return match;
+}
+
+/** Finds a header case-insensitively (Function URLs lower-case names, other front ends may not). */
+function header(headers: Readonly<Record<string, string>>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+function respond(statusCode: number, body: Record<string, unknown>): FunctionUrlResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  if (error instanceof SecretError) return { name: error.name, message: error.message, ...error.context };
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { message: String(error) };
+}
+
+async function authenticate(event: FunctionUrlEvent, deps: IngestDeps): Promise<'ok' | 'denied'> {
+  const presented = header(event.headers, deps.config.QUERY_LOG_SECRET_HEADER)?.trim();
+  if (!presented) return 'denied';
+  if (secretMatches(presented, await deps.secret.get())) return 'ok';
+  const fresh = await deps.secret.refreshIfStale();
+  return fresh !== undefined && secretMatches(presented, fresh) ? 'ok' : 'denied';
+}
+
+function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  return Object.entries(attributes).reduce(
+    (sum, [name, a]) =>
+      sum +
+      Buffer.byteLength(name) +
+      Buffer.byteLength(a.DataType ?? '') +
+      Buffer.byteLength(a.StringValue ?? ''),
+    0,
+  );
+}
+
+const stringAttribute = (value: string): MessageAttributeValue => ({
+  DataType: 'String',
+  StringValue: value,
+});
+
+/**
+ * Handles one Function URL request: authenticate, validate, enqueue.
+ * @param rawEvent - The Function URL event (validated here: a malformed envelope is a 400, never a 5xx).
+ * @returns The HTTP response; see the module documentation for the status codes.
+ */
+export async function ingestQueryEvent(rawEvent: unknown, deps: IngestDeps): Promise<FunctionUrlResult> {
+  const { metrics } = deps;
+  const envelope = FunctionUrlEventSchema.safeParse(rawEvent);
+  if (!envelope.success) {
+    metrics.addMetric(INGEST_METRICS.invalid, MetricUnit.Count, 1);
+    logger.warn('Rejected a request that is not a Function URL v2.0 event', {
+      issues: formatIssues(envelope.error),
+    });
+    return respond(400, { message: 'Not a Lambda Function URL (payload format 2.0) request' });
+  }
+  const event = envelope.data;
+  const method = event.requestContext.http.method.toUpperCase();
+  if (method !== 'POST' && method !== 'PUT') {
+    metrics.addMetric(INGEST_METRICS.invalid, MetricUnit.Count, 1);
+    return {
+      ...respond(405, { message: 'Use POST' }),
+      headers: { 'content-type': 'application/json', allow: 'POST, PUT' },
+    };
+  }
+
+  let auth: 'ok' | 'denied';
+  try {
+    auth = await authenticate(event, deps);
+  } catch (error) {
+    metrics.addMetric(INGEST_METRICS.enqueueFailed, MetricUnit.Count, 1);
+    logger.error('Could not read the shared secret; answering 503 so Trino retries', {
+      error: describe(error),
+    });
+    return respond(503, { message: 'Temporarily unavailable' });
+  }
+  if (auth === 'denied') {
+    metrics.addMetric(INGEST_METRICS.unauthorized, MetricUnit.Count, 1);
+    logger.warn('Rejected a post without the right shared secret', {
+      sourceIp: event.requestContext.http.sourceIp,
+      secretHeaderPresent: header(event.headers, deps.config.QUERY_LOG_SECRET_HEADER) !== undefined,
+    });
+    return respond(401, { message: 'Unauthorized' });
+  }
+
+  const text =
+    event.body === undefined
+      ? ''
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    metrics.addMetric(INGEST_METRICS.invalid, MetricUnit.Count, 1);
+    logger.warn('Rejected a body that is not JSON', { bodyBytes: Buffer.byteLength(text) });
+    return respond(400, { message: 'The body is not JSON: expected one Trino QueryCompletedEvent object' });
+  }
+  const parsed = QueryCompletedEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error);
+    metrics.addMetric(INGEST_METRICS.invalid, MetricUnit.Count, 1);
+    logger.warn('Rejected a body that is not a QueryCompletedEvent', { issues });
+    return respond(400, { message: `Not a Trino QueryCompletedEvent: ${issues.join('; ')}`, issues });
+  }
+  const { queryId, queryState } = parsed.data.metadata;
+
+  const attributes: Record<string, MessageAttributeValue> = {
+    queryId: stringAttribute(queryId),
+    queryState: stringAttribute(queryState),
+  };
+  const trimmedAttribute = 'trimmedFields';
+  // Budget for the body: the message limit less the attributes, including a possible trimmedFields attribute.
+  const budget =
+    deps.config.QUERY_LOG_MAX_MESSAGE_BYTES - attributeBytes(attributes) - trimmedAttribute.length - 512;
+  const shrunk = shrinkEventJson(text, budget);
+  if (!shrunk.fits) {
+    metrics.addMetric(INGEST_METRICS.tooLarge, MetricUnit.Count, 1);
+    logger.error('Query event too large for an SQS message even without its diagnostic fields; dropped', {
+      queryId,
+      queryState,
+      bodyBytes: Buffer.byteLength(text),
+      trimmedBytes: shrunk.bytes,
+      budgetBytes: budget,
+      queryLength: parsed.data.metadata.query.length,
+    });
+    return respond(413, { message: `Event larger than ${budget} bytes after trimming`, queryId });
+  }
+  if (shrunk.droppedFields.length > 0) {
+    attributes[trimmedAttribute] = stringAttribute(shrunk.droppedFields.join(','));
+    metrics.addMetric(INGEST_METRICS.trimmed, MetricUnit.Count, 1);
+  }
+
+  const fifo = deps.config.QUERY_LOG_QUEUE_URL.endsWith('.fifo');
+  try {
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deps.config.QUERY_LOG_QUEUE_URL,
+        MessageBody: shrunk.json,
+        MessageAttributes: attributes,
+        ...(fifo ? { MessageGroupId: queryId, MessageDeduplicationId: queryId } : {}),
+      }),
+    );
+  } catch (error) {
+    metrics.addMetric(INGEST_METRICS.enqueueFailed, MetricUnit.Count, 1);
+    logger.error('SendMessage failed; answering 503 so Trino retries', { queryId, error: describe(error) });
+    return respond(503, { message: 'Temporarily unavailable', queryId });
+  }
+  metrics.addMetric(INGEST_METRICS.accepted, MetricUnit.Count, 1);
+  logger.info('Enqueued query event', {
+    queryId,
+    queryState,
+    messageBytes: shrunk.bytes,
+    droppedFields: shrunk.droppedFields,
+  });
+  return respond(202, { queryId });
+}
+
+let defaultDeps: IngestDeps | undefined;
+
+/** Default dependencies, built once per container: config from the environment, one SQS client, one secret cache. */
+export function getDefaultDeps(): IngestDeps {
+  if (defaultDeps === undefined) {
+    const config = loadConfig(QueryLogIngestEnvSchema);
+    defaultDeps = {
+      config,
+      sqs: new SQSClient({}),
+      secret: cachedSharedSecret(config),
+      metrics: new Metrics({
+        namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TrinoSentinel',
+        serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trino-sentinel',
+      }),
+    };
+  }
+  return defaultDeps;
+}
+
+/**
+ * Builds the middy handler.
+ * @param deps - Injected dependencies, or a function building them lazily (default {@link getDefaultDeps}).
+ * @example const handler = makeHandler({ config, sqs, secret, metrics });
+ */
+export function makeHandler(deps: IngestDeps | (() => IngestDeps) = getDefaultDeps) {
+  const resolve = () => (typeof deps === 'function' ? deps() : deps);
+  return middy<unknown, FunctionUrlResult>()
+    .use(injectLambdaContext(logger))
+    .use({
+      // Flush this invocation's metrics (EMF) after the response is built, whatever the outcome.
+      // (Block bodies: a middy middleware that returns a value replaces the response.)
+      after: () => {
+        resolve().metrics.publishStoredMetrics();
+      },
+      onError: () => {
+        resolve().metrics.publishStoredMetrics();
+      },
+    })
+    .handler(async (event) => ingestQueryEvent(event, resolve()));
+}
+
+/** Lambda entry point. */
+export const handler = makeHandler();
