@@ -4,10 +4,13 @@
  *   worker group in by one while a query runs and prints `{queriesFailed, lifecycleResult, heartbeats, drainSeconds, …}`.
  * - `drill failover --sandbox [--json]`: kills the active coordinator of an HA sandbox and prints
  *   `{detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached, …}`.
+ * - `drill query-logs --sandbox [--json] [--queries N]`: runs N real queries with the listener pointed at the
+ *   ingest path and prints `{queriesRun, documentsFound, missing, duplicates, lagP99Ms}`.
  *
  * @module
  */
 import { runFailoverDrillInSandbox } from '../scripts/harness/drills/failover.ts';
+import { runQueryLogDrillInSandbox } from '../scripts/harness/drills/query-logs.ts';
 import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
 
 /** Options of {@link runScaleInSandboxDrill}. */
@@ -78,4 +81,19 @@ export async function runFailoverSandboxDrill(options: FailoverDrillCliOptions):
     result.queryAfterFailover === 'OK'
     ? 0
     : 1;
+}
+
+/**
+ * Runs the query-log drill in the sandbox (moto, a real OpenSearch, a secure Trino 476 whose HTTP event listener
+ * posts to our ingest function) and prints `{queriesRun, documentsFound, missing, duplicates, lagP99Ms, …}`.
+ * @returns Exit code: 0 when every query was found exactly once.
+ */
+export async function runQueryLogSandboxDrill(options: { readonly json: boolean; readonly queries: number }) {
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log('drill: starting moto, OpenSearch and the query-log pipeline…');
+  const result = await runQueryLogDrillInSandbox({ queries: options.queries, log });
+  stdout(options.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
+  return result.missing === 0 && result.duplicates === 0 ? 0 : 1;
 }

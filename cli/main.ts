@@ -9,7 +9,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { drainInstance } from './drain.ts';
-import { runFailoverSandboxDrill, runScaleInSandboxDrill } from './drill.ts';
+import { runFailoverSandboxDrill, runQueryLogSandboxDrill, runScaleInSandboxDrill } from './drill.ts';
 import { runSandbox } from './sandbox.ts';
 
 const program = new Command()
@@ -86,6 +86,17 @@ drill
   )
   .action(async (options: { json: boolean; probeIntervalMs: number }) => {
     process.exitCode = await runFailoverSandboxDrill(options);
+  });
+drill
+  .command('query-logs')
+  .description(
+    'Run N real queries (some failing, one cancelled) with the HTTP event listener pointed at the ingest path; print {queriesRun, documentsFound, missing, duplicates, lagP99Ms}',
+  )
+  .requiredOption('--sandbox', 'run against the local sandbox (moto + real Trino + real OpenSearch)')
+  .option('--json', 'print one JSON object', false)
+  .option('--queries <n>', 'queries to run (at least 3)', positiveInt, 20)
+  .action(async (options: { json: boolean; queries: number }) => {
+    process.exitCode = await runQueryLogSandboxDrill(options);
   });
 
 program

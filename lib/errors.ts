@@ -95,3 +95,6 @@ export class EniAttachedElsewhereError extends AwsError {}
 
 /** A failover step passed its deadline (detach, attach, standby wait); the execution fails and alarms. */
 export class FailoverTimeoutError extends SentinelError {}
+
+/** The search engine (Elasticsearch/OpenSearch) failed a whole request: connection, timeout, auth, 5xx. */
+export class SearchEngineError extends SentinelError {}

