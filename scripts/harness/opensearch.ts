@@ -132,7 +132,8 @@ export async function startOpenSearch(
         JAVA_HOME: install.javaHome,
         // OpenSearch refuses to run as root (checked through JNA); CI and this sandbox run as root. Without its native
         // library JNA is unavailable and the check is skipped (test infrastructure only; production runs as a user).
-        OPENSEARCH_JAVA_OPTS: '-Xms384m -Xmx384m -Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=/nonexistent',
+        OPENSEARCH_JAVA_OPTS:
+          '-Xms384m -Xmx384m -Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=/nonexistent',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
