@@ -6,7 +6,8 @@
  *
  * Flags: `--json` (one JSON object on stdout), `--runs N` (cold imports per function, default 7),
  * `--no-sandbox` (skip the figures that need Trino). With the sandbox it also runs one scale-in drill for the
- * drain figures (bench/drain.ts) and 5 failover drills for the failover overhead (bench/failover.ts).
+ * drain figures (bench/drain.ts), 5 failover drills for the failover overhead (bench/failover.ts), and the
+ * query-log shipper throughput and end-to-end lag (bench/query-logs.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -70,6 +71,8 @@ if (withSandbox) {
   report.drain = await drainBench(log);
   const { failoverBench } = await import('./failover.ts');
   report.failover = await failoverBench(log);
+  const { queryLogBench } = await import('./query-logs.ts');
+  report.queryLogs = await queryLogBench(log);
 }
 
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -15,6 +15,9 @@ export const FUNCTIONS: Readonly<Record<string, string>> = {
   coordinatorHealth: 'functions/coordinator-health/handler.ts',
   /** One bundle serves the ten Task functions of the failover state machine. */
   coordinatorFailover: 'functions/coordinator-failover/handler.ts',
+  queryLogIngest: 'functions/query-log-ingest/handler.ts',
+  queryLogShip: 'functions/query-log-ship/handler.ts',
+  queryLogPoll: 'functions/query-log-poll/handler.ts',
 };
 
 /**
