@@ -13,6 +13,7 @@ import { envBool, envInt } from '../../lib/config.ts';
  *   auth `user:password` from the SSM SecureString `SEARCH_CREDENTIALS_SSM_PARAMETER`, at `SEARCH_ENDPOINT`).
  * - `QUERY_LOG_INDEX_PREFIX` (`trino-queries`): daily indices `<prefix>-YYYY.MM.DD`.
  * - `QUERY_LOG_RETENTION_DAYS` (30): the ISM/ILM policy deletes older indices.
+ * - `QUERY_LOG_REFRESH_INTERVAL` (`5s`): the indices' refresh interval (how soon a document is searchable).
  * - `QUERY_LOG_SQL_MAX_LENGTH` (65536 characters), `QUERY_LOG_REDACT_SQL` (false).
  * - `QUERY_LOG_MAX_ATTEMPTS` (10): receives before a failing message goes to the DLQ.
  * - `QUERY_LOG_DLQ_URL` (required), `SEARCH_TIMEOUT_MS` (30000), `METRICS_NAMESPACE` (`Trino`), `CLUSTER_NAME`.
@@ -29,6 +30,10 @@ export const QueryLogShipEnvSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _ (an index name prefix)')
       .default('trino-queries'),
     QUERY_LOG_RETENTION_DAYS: envInt(1, 3_650).default(30),
+    QUERY_LOG_REFRESH_INTERVAL: z
+      .string()
+      .regex(/^\d+(ms|s|m)$/, 'an OpenSearch time value, e.g. 1s or 5s')
+      .optional(),
     QUERY_LOG_SQL_MAX_LENGTH: envInt(0, 10_000_000).default(65_536),
     QUERY_LOG_REDACT_SQL: envBool.default(false),
     QUERY_LOG_MAX_ATTEMPTS: envInt(1, 1_000).default(10),

@@ -62,6 +62,11 @@ export interface SinkOptions {
   readonly indexPrefix: string;
   /** Days after which an index is deleted. */
   readonly retentionDays: number;
+  /**
+   * How soon new documents become searchable (default `5s`: ~25 % more bulk throughput than `1s` on a small node,
+   * measured in bench/query-logs.ts, and well inside the 10 s lag goal).
+   */
+  readonly refreshInterval?: string;
   /** Characters of the SQL text kept in the `query.keyword` subfield (default 2048). */
   readonly keywordIgnoreAbove?: number;
 }
@@ -160,7 +165,7 @@ export function indexTemplate(flavor: EngineFlavor, options: SinkOptions) {
     template: {
       settings: {
         number_of_shards: 1,
-        refresh_interval: '1s',
+        refresh_interval: options.refreshInterval ?? '5s',
         ...(flavor === 'elasticsearch' ? { 'index.lifecycle.name': retentionPolicyId(options) } : {}),
       },
       mappings: queryLogMappings(options.keywordIgnoreAbove),
@@ -338,6 +343,7 @@ export interface SinkConfig {
   readonly SEARCH_CREDENTIALS_SSM_PARAMETER?: string | undefined;
   readonly QUERY_LOG_INDEX_PREFIX: string;
   readonly QUERY_LOG_RETENTION_DAYS: number;
+  readonly QUERY_LOG_REFRESH_INTERVAL?: string | undefined;
   readonly SEARCH_TIMEOUT_MS: number;
 }
 

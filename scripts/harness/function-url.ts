@@ -37,6 +37,8 @@ export interface FunctionUrlExchange {
   readonly event: APIGatewayProxyEventV2;
   readonly statusCode: number;
   readonly responseBody: string;
+  /** When the handler answered (epoch ms). */
+  readonly atMs: number;
 }
 
 /** A running local Function URL. */
@@ -169,11 +171,11 @@ export async function startFunctionUrl(
           for (const [k, v] of Object.entries(response.headers ?? {})) headers[k] = String(v);
           if (response.cookies && response.cookies.length > 0) headers['set-cookie'] = [...response.cookies];
           const statusCode = response.statusCode ?? 200;
-          exchanges.push({ event, statusCode, responseBody: body.toString('utf8') });
+          exchanges.push({ event, statusCode, responseBody: body.toString('utf8'), atMs: Date.now() });
           res.writeHead(statusCode, headers).end(body);
         })
         .catch(() => {
-          exchanges.push({ event, statusCode: 502, responseBody: 'Internal Server Error' });
+          exchanges.push({ event, statusCode: 502, responseBody: 'Internal Server Error', atMs: Date.now() });
           res
             .writeHead(502, { 'content-type': 'application/json' })
             .end('{"message":"Internal Server Error"}');

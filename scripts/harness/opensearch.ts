@@ -87,10 +87,10 @@ export interface SearchEngine {
 
 /**
  * Starts OpenSearch and waits until `GET /_cluster/health` is yellow or green.
- * @param options.startTimeoutMs - default 180 000.
+ * @param options.startTimeoutMs - default 180 000; `heapMb` - JVM heap (default 384).
  */
 export async function startOpenSearch(
-  options: { readonly startTimeoutMs?: number } = {},
+  options: { readonly startTimeoutMs?: number; readonly heapMb?: number } = {},
 ): Promise<SearchEngine> {
   const install = await ensureOpenSearch();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'trino-sentinel-opensearch-'));
@@ -132,8 +132,7 @@ export async function startOpenSearch(
         JAVA_HOME: install.javaHome,
         // OpenSearch refuses to run as root (checked through JNA); CI and this sandbox run as root. Without its native
         // library JNA is unavailable and the check is skipped (test infrastructure only; production runs as a user).
-        OPENSEARCH_JAVA_OPTS:
-          '-Xms384m -Xmx384m -Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=/nonexistent',
+        OPENSEARCH_JAVA_OPTS: `-Xms${options.heapMb ?? 384}m -Xmx${options.heapMb ?? 384}m -Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=/nonexistent`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,7 +3,7 @@
  * listener posts to our ingest handler (scripts/harness/query-log-pipeline.ts), runs N real queries (most succeed,
  * some fail with a syntax error, one is cancelled), and waits until every query is searchable as a document or a
  * timeout passes. Lag = from the moment the client saw the query end to the moment `GET <index>/_doc/<queryId>`
- * first found it (polled every 100 ms).
+ * first found it (a watcher polls every 50 ms while the queries run).
  *
  * @module
  */
@@ -64,6 +64,20 @@ export async function runQueryLogDrillInSandbox(
       });
       try {
         const ended = new Map<string, number>();
+        const lags = new Map<string, number>();
+        // Watch for the documents while the queries run: lag = end seen by the client → first found.
+        let watching = true;
+        const watcher = (async () => {
+          while (watching) {
+            for (const [queryId, endMs] of ended) {
+              if (lags.has(queryId)) continue;
+              const index = dailyIndexName('trino-queries', new Date(endMs).toISOString());
+              const found = await pipeline.sink.getDocument(index, queryId).catch(() => undefined);
+              if (found) lags.set(queryId, Date.now() - endMs);
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        })();
         let failed = 0;
         const failing = Math.max(1, Math.round(total * 0.2));
         for (let i = 0; i < total - 1; i += 1) {
@@ -83,18 +97,10 @@ export async function runQueryLogDrillInSandbox(
         const cancelled = await long.done;
         ended.set(cancelled.queryId, Date.now());
         log(`drill: ${total} queries run (${failed} failed, 1 cancelled); waiting for the documents…`);
-
-        const lags = new Map<string, number>();
         const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-        while (lags.size < ended.size && Date.now() < deadline) {
-          for (const [queryId, endMs] of ended) {
-            if (lags.has(queryId)) continue;
-            const index = dailyIndexName('trino-queries', new Date(endMs).toISOString());
-            const found = await pipeline.sink.getDocument(index, queryId).catch(() => undefined);
-            if (found) lags.set(queryId, Date.now() - endMs);
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        while (lags.size < ended.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        watching = false;
+        await watcher;
         await fetch(`${engine.url}/trino-queries-*/_refresh`, { method: 'POST' });
         let duplicates = 0;
         for (const queryId of ended.keys()) {
