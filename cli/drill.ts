@@ -13,6 +13,28 @@ import { runFailoverDrillInSandbox } from '../scripts/harness/drills/failover.ts
 import { runQueryLogDrillInSandbox } from '../scripts/harness/drills/query-logs.ts';
 import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
 
+/**
+ * Runs a drill with stdout kept for the result alone (every log line, the handlers' included, goes to stderr), then
+ * prints the summary as JSON (one line with `json`, indented otherwise).
+ * @returns Exit code: 0 when `passed(result)`.
+ */
+async function printDrill<T>(
+  json: boolean,
+  start: string,
+  run: (log: (line: string) => void) => Promise<T>,
+  summarize: (result: T) => unknown,
+  passed: (result: T) => boolean,
+): Promise<number> {
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(start);
+  const result = await run(log);
+  const summary = summarize(result);
+  stdout(json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+  return passed(result) ? 0 : 1;
+}
+
 /** Options of {@link runScaleInSandboxDrill}. */
 export interface ScaleInDrillCliOptions {
   readonly json: boolean;
@@ -23,33 +45,33 @@ export interface ScaleInDrillCliOptions {
  * Runs the scale-in drill in the sandbox and prints its figures.
  * @returns Exit code: 0 when no query failed and the action completed with CONTINUE.
  */
-export async function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise<number> {
-  const stdout = process.stdout.write.bind(process.stdout);
-  process.stdout.write = process.stderr.write.bind(process.stderr);
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  log('drill: starting moto and a secure Trino cluster with two workers…');
-  const result = await runScaleInDrillInSandbox({
-    clusterName: 'sandbox',
-    heartbeatTimeoutSeconds: options.heartbeatTimeout,
-    log,
-  });
-  const summary = {
-    queriesFailed: result.queriesFailed,
-    lifecycleResult: result.lifecycleResult,
-    heartbeats: result.heartbeats,
-    drainSeconds: result.drainSeconds,
-    outcome: result.outcome,
-    instanceId: result.instanceId,
-    workerExited: result.workerExited,
-    lastTaskToCompleteMs: result.lastTaskToCompleteMs,
-    maxHeartbeatGapSeconds: result.maxHeartbeatGapSeconds,
-    heartbeatTimeoutSeconds: options.heartbeatTimeout,
-    stateTransitions: result.stateTransitions,
-    duplicateStartIgnored: result.duplicateStartIgnored,
-    trinoVersion: result.trinoVersion,
-  };
-  stdout(options.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
-  return result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE' ? 0 : 1;
+export function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise<number> {
+  return printDrill(
+    options.json,
+    'drill: starting moto and a secure Trino cluster with two workers…',
+    (log) =>
+      runScaleInDrillInSandbox({
+        clusterName: 'sandbox',
+        heartbeatTimeoutSeconds: options.heartbeatTimeout,
+        log,
+      }),
+    (result) => ({
+      queriesFailed: result.queriesFailed,
+      lifecycleResult: result.lifecycleResult,
+      heartbeats: result.heartbeats,
+      drainSeconds: result.drainSeconds,
+      outcome: result.outcome,
+      instanceId: result.instanceId,
+      workerExited: result.workerExited,
+      lastTaskToCompleteMs: result.lastTaskToCompleteMs,
+      maxHeartbeatGapSeconds: result.maxHeartbeatGapSeconds,
+      heartbeatTimeoutSeconds: options.heartbeatTimeout,
+      stateTransitions: result.stateTransitions,
+      duplicateStartIgnored: result.duplicateStartIgnored,
+      trinoVersion: result.trinoVersion,
+    }),
+    (result) => result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE',
+  );
 }
 
 /** Options of {@link runFailoverSandboxDrill}. */
@@ -66,21 +88,18 @@ export interface FailoverDrillCliOptions {
  * and the timeline (ms after the kill).
  * @returns Exit code: 0 when it failed over once, without a false failover, and a query succeeded afterwards.
  */
-export async function runFailoverSandboxDrill(options: FailoverDrillCliOptions): Promise<number> {
-  const stdout = process.stdout.write.bind(process.stdout);
-  process.stdout.write = process.stderr.write.bind(process.stderr);
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(
+export function runFailoverSandboxDrill(options: FailoverDrillCliOptions): Promise<number> {
+  return printDrill(
+    options.json,
     'drill: starting moto and a secure Trino cluster (coordinator, hot standby, worker) behind the ENI proxy…',
+    (log) => runFailoverDrillInSandbox({ log, probeIntervalMs: options.probeIntervalMs }),
+    (result) => result,
+    (result) =>
+      result.outcome === 'FAILED_OVER' &&
+      result.falseFailovers === 0 &&
+      result.enisAttached === 1 &&
+      result.queryAfterFailover === 'OK',
   );
-  const result = await runFailoverDrillInSandbox({ log, probeIntervalMs: options.probeIntervalMs });
-  stdout(options.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
-  return result.outcome === 'FAILED_OVER' &&
-    result.falseFailovers === 0 &&
-    result.enisAttached === 1 &&
-    result.queryAfterFailover === 'OK'
-    ? 0
-    : 1;
 }
 
 /**
@@ -88,12 +107,12 @@ export async function runFailoverSandboxDrill(options: FailoverDrillCliOptions):
  * posts to our ingest function) and prints `{queriesRun, documentsFound, missing, duplicates, lagP99Ms, …}`.
  * @returns Exit code: 0 when every query was found exactly once.
  */
-export async function runQueryLogSandboxDrill(options: { readonly json: boolean; readonly queries: number }) {
-  const stdout = process.stdout.write.bind(process.stdout);
-  process.stdout.write = process.stderr.write.bind(process.stderr);
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  log('drill: starting moto, OpenSearch and the query-log pipeline…');
-  const result = await runQueryLogDrillInSandbox({ queries: options.queries, log });
-  stdout(options.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
-  return result.missing === 0 && result.duplicates === 0 ? 0 : 1;
+export function runQueryLogSandboxDrill(options: { readonly json: boolean; readonly queries: number }) {
+  return printDrill(
+    options.json,
+    'drill: starting moto, OpenSearch and the query-log pipeline…',
+    (log) => runQueryLogDrillInSandbox({ queries: options.queries, log }),
+    (result) => result,
+    (result) => result.missing === 0 && result.duplicates === 0,
+  );
 }

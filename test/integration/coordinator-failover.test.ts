@@ -137,6 +137,24 @@ describe('coordinator failover on real Trino coordinators', () => {
     expect(output).toMatchObject({ outcome: 'STOOD_DOWN', plan: { action: 'ALREADY_MOVED' } });
     expect(ha.attaches).toHaveLength(1);
   });
+  it('two detectors racing on the same failure start one failover and move the ENI once (to a replacement standby)', async () => {
+    const replacement = await ha.addStandby();
+    const before = ha.attaches.length;
+    const holder = ha.proxy.holder();
+    const active = ha.cluster.coordinators.find((n) => n.name === (holder && ha.nodeOf.get(holder)));
+    expect(active).toBeDefined();
+    active?.kill('SIGKILL');
+    const [a, b] = await Promise.all([
+      runHealthLoop(ha.healthDeps, HEALTHY),
+      runHealthLoop(ha.healthDeps, HEALTHY),
+    ]);
+    expect([a.failover, b.failover].sort()).toEqual(['ALREADY_RUNNING', 'STARTED']);
+    expect(a.executionName).toBe(b.executionName);
+    const execution = ha.local.executions.get(a.executionName ?? '');
+    const output = (await execution?.result) as { outcome: string; newCoordinatorInstanceId: string };
+    expect(output).toMatchObject({ outcome: 'FAILED_OVER', newCoordinatorInstanceId: replacement });
+    expect(ha.attaches.slice(before)).toEqual([replacement]);
+  });
 });
 
 describe('coordinator failover without a standby', () => {
