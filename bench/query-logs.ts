@@ -17,7 +17,7 @@ import { sinkFromConfig } from '../lib/search/query-log-sink.ts';
 import { BULKY_EVENT_FIELDS } from '../lib/trino/query-events.ts';
 import { runQueryLogDrillInSandbox } from '../scripts/harness/drills/query-logs.ts';
 import { REPO_ROOT, startMoto } from '../scripts/harness/moto.ts';
-import { startOpenSearch } from '../scripts/harness/opensearch.ts';
+import { startOpenSearch } from '../scripts/harness/search-engine.ts';
 
 /** Result of {@link queryLogBench}. */
 export interface QueryLogFigures {

@@ -157,8 +157,11 @@ export function queryLogMappings(keywordIgnoreAbove = 2048) {
   } as const;
 }
 
-/** The composable index template (`PUT _index_template/<prefix>`). */
-export function indexTemplate(flavor: EngineFlavor, options: SinkOptions) {
+/**
+ * The composable index template (`PUT _index_template/<prefix>`).
+ * @param lifecycle - Elasticsearch only: name the ILM policy in the settings (false where ILM is unavailable).
+ */
+export function indexTemplate(flavor: EngineFlavor, options: SinkOptions, { lifecycle = true } = {}) {
   return {
     index_patterns: [`${options.indexPrefix}-*`],
     priority: 200,
@@ -166,7 +169,9 @@ export function indexTemplate(flavor: EngineFlavor, options: SinkOptions) {
       settings: {
         number_of_shards: 1,
         refresh_interval: options.refreshInterval ?? '5s',
-        ...(flavor === 'elasticsearch' ? { 'index.lifecycle.name': retentionPolicyId(options) } : {}),
+        ...(flavor === 'elasticsearch' && lifecycle
+          ? { 'index.lifecycle.name': retentionPolicyId(options) }
+          : {}),
       },
       mappings: queryLogMappings(options.keywordIgnoreAbove),
     },
@@ -256,23 +261,26 @@ export class OpenSearchQueryLogSink implements QueryLogSink {
 
   async ensureSetup(): Promise<void> {
     const policyId = retentionPolicyId(this.#options);
+    // Elasticsearch: ILM first, because the template names the policy; without ILM (a distribution without the
+    // module) the template is installed without it, and the missing retention is reported after.
+    let ilmError: unknown;
     if (this.flavor === 'elasticsearch') {
-      // ILM first: the template names the policy.
       await this.#client.transport
         .request({ method: 'PUT', path: `/_ilm/policy/${policyId}`, body: ilmPolicy(this.#options) })
         .catch((error: unknown) => {
-          throw failure('PUT _ilm/policy', error);
+          ilmError = error;
         });
     }
     await this.#client.transport
       .request({
         method: 'PUT',
         path: `/_index_template/${this.#options.indexPrefix}`,
-        body: indexTemplate(this.flavor, this.#options),
+        body: indexTemplate(this.flavor, this.#options, { lifecycle: ilmError === undefined }),
       })
       .catch((error: unknown) => {
         throw failure('PUT _index_template', error);
       });
+    if (ilmError !== undefined) throw failure('PUT _ilm/policy (is ILM available?)', ilmError);
     if (this.flavor === 'opensearch') {
       const path = `/_plugins/_ism/policies/${policyId}`;
       const existing = await this.#client.transport

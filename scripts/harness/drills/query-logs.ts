@@ -9,7 +9,7 @@
  */
 import { dailyIndexName } from '../../../functions/query-log-ship/decide.ts';
 import { startMoto } from '../moto.ts';
-import { startOpenSearch } from '../opensearch.ts';
+import { startOpenSearch } from '../search-engine.ts';
 import { startQueryLogPipeline } from '../query-log-pipeline.ts';
 import { runQuery, startQuery, startTrinoCluster } from '../trino.ts';
 

