@@ -171,8 +171,7 @@ export async function startSearchEngine(options: {
       options.startTimeoutMs ?? 180_000,
       {
         intervalMs: 500,
-        fatal: async () =>
-          exited ? `${name} exited during start-up:\n${await tailOf(logFile)}` : undefined,
+        fatal: async () => (exited ? `${name} exited during start-up:\n${await tailOf(logFile)}` : undefined),
         detail: () => tailOf(logFile),
       },
     );

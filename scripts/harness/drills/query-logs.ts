@@ -9,8 +9,8 @@
  */
 import { dailyIndexName } from '../../../functions/query-log-ship/decide.ts';
 import { startMoto } from '../moto.ts';
-import { startOpenSearch } from '../search-engine.ts';
 import { startQueryLogPipeline } from '../query-log-pipeline.ts';
+import { startOpenSearch } from '../search-engine.ts';
 import { runQuery, startQuery, startTrinoCluster } from '../trino.ts';
 
 /** What `drill query-logs` prints. */
