@@ -98,3 +98,55 @@ export class FailoverTimeoutError extends SentinelError {}
 
 /** The search engine (Elasticsearch/OpenSearch) failed a whole request: connection, timeout, auth, 5xx. */
 export class SearchEngineError extends SentinelError {}
+
+/** The search engine could not be reached: connection refused or reset, DNS or TLS failure. Retry the whole batch. */
+export class SearchEngineConnectionError extends SearchEngineError {}
+
+/** A request to the search engine did not complete within its timeout (`context.timeoutMs`) or was aborted. */
+export class SearchEngineTimeoutError extends SearchEngineError {}
+
+/**
+ * The search engine answered a whole request with a non-2xx status (e.g. 503 no master, 413 body too large, 429 the
+ * node is overloaded); `status` and a truncated `body` are kept. `retryable` is true for 429 and 5xx.
+ */
+export class SearchEngineHttpError extends SearchEngineError {
+  /** HTTP status code the engine answered with. */
+  readonly status: number;
+  /** First 500 characters of the response body (the engine's `error.type` and `error.reason` are there). */
+  readonly body: string;
+  /** Whether sending the same request again can succeed (429, 5xx). */
+  readonly retryable: boolean;
+
+  /**
+   * @param message - Human-readable summary.
+   * @param status - HTTP status code.
+   * @param body - Response body (truncated to 500 characters here).
+   * @param options - `cause` and safe `context` (operation, path); never credentials.
+   */
+  constructor(
+    message: string,
+    status: number,
+    body: string,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause: options.cause, context: { ...options.context, status } });
+    this.status = status;
+    this.body = body.slice(0, 500);
+    this.retryable = status === 429 || status >= 500;
+  }
+}
+
+/**
+ * The search engine refused the caller (401/403): wrong basic-auth credentials, or on Amazon OpenSearch Service an
+ * IAM policy / fine-grained access control role mapping that does not allow the action.
+ */
+export class SearchEngineAuthError extends SearchEngineHttpError {}
+
+/** The search engine answered 2xx but the body was not JSON or did not match the expected shape. */
+export class SearchEngineResponseError extends SearchEngineError {}
+
+/**
+ * The engine lacks what an operation needs: the Index State Management plugin (`opensearch-index-management`) on
+ * OpenSearch, the ILM module (`x-pack-ilm`) on Elasticsearch. `context.feature` names it; retrying cannot help.
+ */
+export class SearchFeatureUnavailableError extends SearchEngineError {}
