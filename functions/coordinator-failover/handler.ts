@@ -44,14 +44,9 @@ import {
   TAG_CLUSTER,
   TAG_ROLE,
 } from '../../lib/aws/eni.ts';
-import { isThrottling, sdkErrorName } from '../../lib/aws/sdk-errors.ts';
+import { toAwsError } from '../../lib/aws/sdk-errors.ts';
 import { loadConfig } from '../../lib/config.ts';
-import {
-  AwsError,
-  AwsThrottledError,
-  EniAttachedElsewhereError,
-  FailoverTimeoutError,
-} from '../../lib/errors.ts';
+import { EniAttachedElsewhereError, FailoverTimeoutError } from '../../lib/errors.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { validateEvent } from '../../lib/middleware.ts';
@@ -226,7 +221,7 @@ export async function runAwaitStandby(state: FailoverState, deps: FailoverDeps):
     const out = await deps.autoscaling
       .send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [config.COORDINATOR_ASG_NAME] }))
       .catch((cause: unknown) => {
-        throw translateAws('DescribeAutoScalingGroups', cause);
+        throw toAwsError('Auto Scaling DescribeAutoScalingGroups', cause);
       });
     const g = out.AutoScalingGroups?.[0];
     if (g) {
@@ -248,7 +243,7 @@ export async function runAwaitStandby(state: FailoverState, deps: FailoverDeps):
         }),
       )
       .catch((cause: unknown) => {
-        throw translateAws('SetDesiredCapacity', cause);
+        throw toAwsError('Auto Scaling SetDesiredCapacity', cause);
       });
   }
   if (state.standbyWaits === 0) {
@@ -265,13 +260,6 @@ export async function runAwaitStandby(state: FailoverState, deps: FailoverDeps):
       ? `No standby after ${state.standbyWaits} waits: giving up`
       : `No standby: waiting ${state.standbyWaitSeconds} s${decision.scaleOutTo === undefined ? '' : ` (coordinator group scaled out to ${decision.scaleOutTo})`}`,
   );
-}
-
-function translateAws(operation: string, cause: unknown): AwsError {
-  const context = { operation, sdkError: sdkErrorName(cause) };
-  return isThrottling(cause)
-    ? new AwsThrottledError(`Auto Scaling ${operation} throttled`, { cause, context })
-    : new AwsError(`Auto Scaling ${operation} failed (${context.sdkError})`, { cause, context });
 }
 
 /** DetachEni: detaches the ENI from the failed instance (force as planned). Idempotent. */

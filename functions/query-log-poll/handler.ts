@@ -14,9 +14,9 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import middy from '@middy/core';
 import pLimit from 'p-limit';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
-import { isThrottling, sdkErrorName } from '../../lib/aws/sdk-errors.ts';
+import { sdkErrorName, toAwsError } from '../../lib/aws/sdk-errors.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { AwsError, AwsThrottledError, TrinoHttpError } from '../../lib/errors.ts';
+import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
@@ -51,13 +51,6 @@ function parameterName(config: QueryLogPollConfig): string {
   );
 }
 
-function awsFailure(operation: string, cause: unknown): AwsError {
-  const context = { operation, sdkError: sdkErrorName(cause) };
-  return isThrottling(cause)
-    ? new AwsThrottledError(`${operation} throttled`, { cause, context })
-    : new AwsError(`${operation} failed (${context.sdkError})`, { cause, context });
-}
-
 async function readWatermark(deps: PollDeps): Promise<PollWatermark | undefined> {
   try {
     const out = await deps.ssm.send(new GetParameterCommand({ Name: parameterName(deps.config) }));
@@ -67,7 +60,7 @@ async function readWatermark(deps: PollDeps): Promise<PollWatermark | undefined>
   } catch (cause) {
     if (sdkErrorName(cause) === 'ParameterNotFound') return undefined;
     if (cause instanceof SyntaxError) return undefined;
-    throw awsFailure('SSM GetParameter', cause);
+    throw toAwsError('SSM GetParameter', cause);
   }
 }
 
@@ -127,7 +120,7 @@ export async function runPoll(deps: PollDeps): Promise<PollResult> {
         new SendMessageBatchCommand({ QueueUrl: config.QUERY_LOG_QUEUE_URL, Entries: entries }),
       );
     } catch (cause) {
-      throw awsFailure('SQS SendMessageBatch', cause);
+      throw toAwsError('SQS SendMessageBatch', cause);
     }
     if ((out.Failed ?? []).length > 0) {
       throw new AwsError(`SQS refused ${out.Failed?.length} query-log messages; the watermark stays`, {
@@ -147,7 +140,7 @@ export async function runPoll(deps: PollDeps): Promise<PollResult> {
         }),
       );
     } catch (cause) {
-      throw awsFailure('SSM PutParameter', cause);
+      throw toAwsError('SSM PutParameter', cause);
     }
   }
   await publishMetrics(

@@ -23,23 +23,13 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { AwsError, AwsThrottledError } from '../errors.ts';
-import { isThrottling, sdkErrorMessage, sdkErrorName } from './sdk-errors.ts';
+import { AwsError } from '../errors.ts';
+import { sdkErrorName, toAwsError } from './sdk-errors.ts';
 
 /** Tag keys of the control plane. */
 export const TAG_CLUSTER = 'trino-sentinel:cluster';
 /** `coordinator` (the active one), `standby` or `worker`. */
 export const TAG_ROLE = 'trino-sentinel:role';
-
-function translate(operation: string, cause: unknown, context: Record<string, unknown>): AwsError {
-  const full = { ...context, operation, sdkError: sdkErrorName(cause), sdkMessage: sdkErrorMessage(cause) };
-  return isThrottling(cause)
-    ? new AwsThrottledError(`EC2 ${operation} throttled`, { cause, context: full })
-    : new AwsError(`EC2 ${operation} failed (${full.sdkError}): ${full.sdkMessage}`, {
-        cause,
-        context: full,
-      });
-}
 
 /** The ENI as the failover sees it. */
 export interface EniState {
@@ -88,7 +78,7 @@ export async function describeEni(ec2: EC2Client, networkInterfaceId: string): P
       };
     }
   } catch (cause) {
-    throw translate('DescribeNetworkInterfaces', cause, { networkInterfaceId });
+    throw toAwsError('EC2 DescribeNetworkInterfaces', cause, { networkInterfaceId });
   }
   if (found === undefined) {
     throw new AwsError(`ENI ${networkInterfaceId} does not exist`, { context: { networkInterfaceId } });
@@ -107,7 +97,7 @@ export async function detachEni(ec2: EC2Client, attachmentId: string, force: boo
     return true;
   } catch (cause) {
     if (sdkErrorName(cause) === 'InvalidAttachmentID.NotFound') return false;
-    throw translate('DetachNetworkInterface', cause, { attachmentId, force });
+    throw toAwsError('EC2 DetachNetworkInterface', cause, { attachmentId, force });
   }
 }
 
@@ -132,7 +122,7 @@ export async function attachEni(
     );
     return out.AttachmentId;
   } catch (cause) {
-    throw translate('AttachNetworkInterface', cause, { networkInterfaceId, instanceId, deviceIndex });
+    throw toAwsError('EC2 AttachNetworkInterface', cause, { networkInterfaceId, instanceId, deviceIndex });
   }
 }
 
@@ -185,7 +175,7 @@ export async function listCoordinatorInstances(
       ),
     );
   } catch (cause) {
-    throw translate('DescribeInstances', cause, { clusterName });
+    throw toAwsError('EC2 DescribeInstances', cause, { clusterName });
   }
 }
 
@@ -206,7 +196,7 @@ export async function instanceStatus(ec2: EC2Client, instanceId: string): Promis
       : 'ok';
   } catch (cause) {
     if (sdkErrorName(cause).startsWith('InvalidInstanceID')) return undefined;
-    throw translate('DescribeInstanceStatus', cause, { instanceId });
+    throw toAwsError('EC2 DescribeInstanceStatus', cause, { instanceId });
   }
 }
 
@@ -224,7 +214,7 @@ export async function autoScalingGroupOf(
     );
     return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
   } catch (cause) {
-    throw translate('DescribeAutoScalingInstances', cause, { instanceId });
+    throw toAwsError('Auto Scaling DescribeAutoScalingInstances', cause, { instanceId });
   }
 }
 
@@ -256,7 +246,9 @@ export async function fenceInstance(
   } catch (cause) {
     const name = sdkErrorName(cause);
     if (name.startsWith('InvalidInstanceID')) return;
-    throw translate(action === 'STOP' ? 'StopInstances' : 'TerminateInstances', cause, { instanceId });
+    throw toAwsError(action === 'STOP' ? 'EC2 StopInstances' : 'EC2 TerminateInstances', cause, {
+      instanceId,
+    });
   }
 }
 
@@ -275,6 +267,6 @@ export async function setRole(
       new CreateTagsCommand({ Resources: [...instanceIds], Tags: [{ Key: TAG_ROLE, Value: role }] }),
     );
   } catch (cause) {
-    throw translate('CreateTags', cause, { instanceIds, role });
+    throw toAwsError('EC2 CreateTags', cause, { instanceIds, role });
   }
 }
