@@ -3,7 +3,7 @@
  * two workers): the lag between the worker's last task ending (it reports DRAINED) and CompleteLifecycleAction
  * (goal ≤ poll interval + 5 s), and the Step Functions state transitions per drained worker-hour.
  */
-import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
+import { runScaleInDrillInSandbox } from '../harness/drills/scale-in.ts';
 
 /** Result of {@link drainBench}. */
 export interface DrainFigures {

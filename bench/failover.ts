@@ -4,12 +4,8 @@
  * sandbox (moto + a secure Trino 476: coordinator, hot standby, worker behind the ENI proxy). After each drill a
  * replacement standby is started, as the coordinator group would launch one.
  */
-import {
-  type FailoverDrillResult,
-  runFailoverDrill,
-  startHaSandbox,
-} from '../scripts/harness/drills/failover.ts';
-import { startMoto } from '../scripts/harness/moto.ts';
+import { type FailoverDrillResult, runFailoverDrill, startHaSandbox } from '../harness/drills/failover.ts';
+import { startMoto } from '../harness/moto.ts';
 
 /** Result of {@link failoverBench}. */
 export interface FailoverFigures {

@@ -2,10 +2,10 @@
  * Bench figure: duration of one cluster-metrics cycle (read the coordinator, compute, PutMetricData) against
  * moto and a real secure Trino from the harness, median of 5 cycles after one warm-up.
  */
-import { controlPlaneEnv } from '../scripts/harness/control-plane-env.ts';
-import { localContext, scheduledEvent } from '../scripts/harness/invoke.ts';
-import { startMoto } from '../scripts/harness/moto.ts';
-import { startTrinoCluster } from '../scripts/harness/trino.ts';
+import { controlPlaneEnv } from '../harness/control-plane-env.ts';
+import { localContext, scheduledEvent } from '../harness/invoke.ts';
+import { startMoto } from '../harness/moto.ts';
+import { startTrinoCluster } from '../harness/trino.ts';
 
 /** Result of {@link metricsCycleBench}. */
 export interface MetricsCycleFigures {

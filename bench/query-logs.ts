@@ -12,12 +12,12 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { runShip } from '../functions/query-log-ship/handler.ts';
 import { QueryLogShipEnvSchema } from '../functions/query-log-ship/schemas.ts';
+import { runQueryLogDrillInSandbox } from '../harness/drills/query-logs.ts';
+import { REPO_ROOT, startMoto } from '../harness/moto.ts';
+import { startOpenSearch } from '../harness/search-engine.ts';
 import { loadConfig } from '../lib/config.ts';
 import { sinkFromConfig } from '../lib/search/query-log-sink.ts';
 import { BULKY_EVENT_FIELDS } from '../lib/trino/query-events.ts';
-import { runQueryLogDrillInSandbox } from '../scripts/harness/drills/query-logs.ts';
-import { REPO_ROOT, startMoto } from '../scripts/harness/moto.ts';
-import { startOpenSearch } from '../scripts/harness/search-engine.ts';
 
 /** Result of {@link queryLogBench}. */
 export interface QueryLogFigures {

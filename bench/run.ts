@@ -14,8 +14,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { REPO_ROOT } from '../harness/moto.ts';
 import { BUNDLE_OPTIONS, FUNCTIONS } from '../scripts/functions.ts';
-import { REPO_ROOT } from '../scripts/harness/moto.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

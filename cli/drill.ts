@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { runFailoverDrillInSandbox } from '../scripts/harness/drills/failover.ts';
-import { runQueryLogDrillInSandbox } from '../scripts/harness/drills/query-logs.ts';
-import { runScaleInDrillInSandbox } from '../scripts/harness/drills/scale-in.ts';
+import { runFailoverDrillInSandbox } from '../harness/drills/failover.ts';
+import { runQueryLogDrillInSandbox } from '../harness/drills/query-logs.ts';
+import { runScaleInDrillInSandbox } from '../harness/drills/scale-in.ts';
 
 /**
  * Runs a drill with stdout kept for the result alone (every log line, the handlers' included, goes to stderr), then

@@ -8,12 +8,12 @@
  * @module
  */
 
+import { createCoordinatorEni } from '../harness/aws-fixtures.ts';
+import { controlPlaneEnv } from '../harness/control-plane-env.ts';
+import { localContext, scheduledEvent } from '../harness/invoke.ts';
+import { startMoto } from '../harness/moto.ts';
+import { startTrinoCluster, type TrinoCluster } from '../harness/trino.ts';
 import { TrinoClient } from '../lib/trino/client.ts';
-import { createCoordinatorEni } from '../scripts/harness/aws-fixtures.ts';
-import { controlPlaneEnv } from '../scripts/harness/control-plane-env.ts';
-import { localContext, scheduledEvent } from '../scripts/harness/invoke.ts';
-import { startMoto } from '../scripts/harness/moto.ts';
-import { startTrinoCluster, type TrinoCluster } from '../scripts/harness/trino.ts';
 
 /** Options of {@link runSandbox} (the CLI flags). */
 export interface SandboxOptions {

@@ -4,10 +4,11 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { BUNDLE_OPTIONS, FUNCTIONS } from './functions.ts';
-import { REPO_ROOT } from './harness/moto.ts';
 
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(REPO_ROOT, 'dist');
 await rm(dist, { recursive: true, force: true });
 for (const [name, entry] of Object.entries(FUNCTIONS)) {

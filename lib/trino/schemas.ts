@@ -2,7 +2,7 @@
  * zod schemas of the Trino (and PrestoDB) REST responses trino-sentinel reads.
  *
  * Parsing is lenient on purpose: unknown fields are dropped, fields added by newer releases are optional,
- * so one schema serves both pinned release lines (see scripts/harness/trino-versions.json). Fixtures of
+ * so one schema serves both pinned release lines (see harness/trino-versions.json). Fixtures of
  * real responses live in test/fixtures/trino-<version>/.
  *
  * @module

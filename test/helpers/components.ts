@@ -7,8 +7,8 @@ import { type CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-clo
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { inject } from 'vitest';
+import type { EmulatorClientConfig } from '../../harness/moto.ts';
 import type { SecretSources } from '../../lib/trino/connect.ts';
-import type { EmulatorClientConfig } from '../../scripts/harness/moto.ts';
 
 /** The shared components. */
 export function components() {

@@ -4,8 +4,8 @@
  * (HTTPS, password authentication, file-based access control, one worker). Tests reset moto themselves.
  */
 import type { TestProject } from 'vitest/node';
-import { startMoto } from '../../scripts/harness/moto.ts';
-import { startTrinoCluster } from '../../scripts/harness/trino.ts';
+import { startMoto } from '../../harness/moto.ts';
+import { startTrinoCluster } from '../../harness/trino.ts';
 
 /** Values shared with the integration tests. */
 export interface SharedComponents {

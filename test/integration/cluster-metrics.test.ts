@@ -7,11 +7,11 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MetricsCycleResult, makeHandler } from '../../functions/cluster-metrics/handler.ts';
 import { MetricsEnvSchema } from '../../functions/cluster-metrics/schemas.ts';
+import { controlPlaneEnv } from '../../harness/control-plane-env.ts';
+import { localContext, scheduledEvent } from '../../harness/invoke.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
-import { controlPlaneEnv } from '../../scripts/harness/control-plane-env.ts';
-import { localContext, scheduledEvent } from '../../scripts/harness/invoke.ts';
 import { awsConfig, components, readMetrics, resetAws, secretSources } from '../helpers/components.ts';
 import { killQuery, startQuery, waitForQuery } from '../helpers/queries.ts';
 

@@ -2,7 +2,7 @@
  * Coordinator failover end to end: statemachines/coordinator-failover.asl.json executed locally
  * (aws-local-stepfunctions) with our handlers, against moto's EC2/Auto Scaling (instances, the coordinator ENI,
  * attach/detach state) and a real secure Trino 476 cluster: the active coordinator, a hot standby and a worker whose
- * discovery URI is the "ENI address" (scripts/harness/eni-proxy.ts follows moto's attachment). moto has one more
+ * discovery URI is the "ENI address" (harness/eni-proxy.ts follows moto's attachment). moto has one more
  * standby tagged in it whose coordinator never answers (an unhealthy standby). Our coordinator-health loop detects
  * and triggers, as in AWS.
  */
@@ -15,17 +15,17 @@ import { makeFailoverHandlers } from '../../functions/coordinator-failover/handl
 import { FailoverEnvSchema } from '../../functions/coordinator-failover/schemas.ts';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
 import { runHealthLoop } from '../../functions/coordinator-health/handler.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { TrinoClient } from '../../lib/trino/client.ts';
-import { createCoordinatorSet, tagPorts } from '../../scripts/harness/aws-fixtures.ts';
+import { createCoordinatorSet, tagPorts } from '../../harness/aws-fixtures.ts';
 import {
   type FailoverDrillResult,
   type HaSandbox,
   runFailoverDrill,
   startHaSandbox,
-} from '../../scripts/harness/drills/failover.ts';
-import { localContext } from '../../scripts/harness/invoke.ts';
-import { LocalStepFunctions, loadDefinition } from '../../scripts/harness/local-sfn.ts';
+} from '../../harness/drills/failover.ts';
+import { localContext } from '../../harness/invoke.ts';
+import { LocalStepFunctions, loadDefinition } from '../../harness/local-sfn.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { TrinoClient } from '../../lib/trino/client.ts';
 import { awsConfig, readMetrics, resetAws } from '../helpers/components.ts';
 
 function tagsOf(

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
 import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-health/handler.ts';
 import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
+import { createCoordinatorEni } from '../../harness/aws-fixtures.ts';
+import { startTrinoCluster, type TrinoCluster } from '../../harness/trino.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
-import { createCoordinatorEni } from '../../scripts/harness/aws-fixtures.ts';
-import { startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
 import { awsConfig, readMetrics, resetAws } from '../helpers/components.ts';
 
 const sfn = mockClient(SFNClient);

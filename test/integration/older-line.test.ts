@@ -7,13 +7,13 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/cluster-metrics/handler.ts';
 import { MetricsEnvSchema } from '../../functions/cluster-metrics/schemas.ts';
+import { controlPlaneEnv } from '../../harness/control-plane-env.ts';
+import { localContext, scheduledEvent } from '../../harness/invoke.ts';
+import { startTrinoCluster, type TrinoCluster } from '../../harness/trino.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoAuthError, TrinoHttpError } from '../../lib/errors.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
-import { controlPlaneEnv } from '../../scripts/harness/control-plane-env.ts';
-import { localContext, scheduledEvent } from '../../scripts/harness/invoke.ts';
-import { startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
 import { awsConfig, readMetrics, resetAws, secretSources } from '../helpers/components.ts';
 
 describe('Trino 435 (older line, JDK 17)', () => {

@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, REPO_ROOT, waitUntil } from '../../harness/moto.ts';
+import { ensureTrino, launchRenderedNode, logTail, type TrinoNode } from '../../harness/trino.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
-import { freePort, REPO_ROOT, waitUntil } from '../../scripts/harness/moto.ts';
-import { ensureTrino, launchRenderedNode, logTail, type TrinoNode } from '../../scripts/harness/trino.ts';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 /**
  * query-log-ingest against the real components: a secure Trino 476 (HTTPS, password, file access control) whose
  * HTTP event listener posts every completed query to the handler behind a local Function URL
- * (scripts/harness/function-url.ts), which reads its shared secret from moto's SSM (SecureString) and enqueues on
+ * (harness/function-url.ts), which reads its shared secret from moto's SSM (SecureString) and enqueues on
  * moto's SQS. The messages are read back with ReceiveMessage.
  *
  * Starts its own moto and its own Trino cluster: the listener is configured at start-up (event-listener.properties),
@@ -25,11 +25,11 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedSharedSecret, makeHandler } from '../../functions/query-log-ingest/handler.ts';
 import { QueryLogIngestEnvSchema } from '../../functions/query-log-ingest/schemas.ts';
+import { type LocalFunctionUrl, startFunctionUrl } from '../../harness/function-url.ts';
+import { type MotoServer, startMoto } from '../../harness/moto.ts';
+import { runQuery, startQuery, startTrinoCluster, type TrinoCluster } from '../../harness/trino.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/query-events.ts';
-import { type LocalFunctionUrl, startFunctionUrl } from '../../scripts/harness/function-url.ts';
-import { type MotoServer, startMoto } from '../../scripts/harness/moto.ts';
-import { runQuery, startQuery, startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
 
 const SECRET_PARAMETER = '/trino-sentinel/it/query-log-secret';
 const SECRET = randomBytes(24).toString('base64url');

@@ -10,10 +10,10 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type PollDeps, runPoll } from '../../functions/query-log-poll/handler.ts';
 import { QueryLogPollEnvSchema } from '../../functions/query-log-poll/schemas.ts';
+import { controlPlaneEnv } from '../../harness/control-plane-env.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
 import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/query-events.ts';
-import { controlPlaneEnv } from '../../scripts/harness/control-plane-env.ts';
 import { awsConfig, components, readMetrics, resetAws, secretSources } from '../helpers/components.ts';
 
 async function drain(sqs: SQSClient, queueUrl: string) {

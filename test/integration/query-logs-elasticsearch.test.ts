@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dailyIndexName } from '../../functions/query-log-ship/decide.ts';
 import { runShip, type ShipDeps } from '../../functions/query-log-ship/handler.ts';
 import { QueryLogShipEnvSchema } from '../../functions/query-log-ship/schemas.ts';
+import { type SearchEngine, startSearchEngine } from '../../harness/search-engine.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { SearchEngineError } from '../../lib/errors.ts';
 import { type QueryLogSink, sinkFromConfig } from '../../lib/search/query-log-sink.ts';
-import { type SearchEngine, startSearchEngine } from '../../scripts/harness/search-engine.ts';
 import { awsConfig } from '../helpers/components.ts';
 
 const PREFIX = 'es-queries';

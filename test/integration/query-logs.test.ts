@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dailyIndexName } from '../../functions/query-log-ship/decide.ts';
-import { type QueryLogPipeline, startQueryLogPipeline } from '../../scripts/harness/query-log-pipeline.ts';
-import { type SearchEngine, startOpenSearch } from '../../scripts/harness/search-engine.ts';
-import { runQuery, startQuery, startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
+import { type QueryLogPipeline, startQueryLogPipeline } from '../../harness/query-log-pipeline.ts';
+import { type SearchEngine, startOpenSearch } from '../../harness/search-engine.ts';
+import { runQuery, startQuery, startTrinoCluster, type TrinoCluster } from '../../harness/trino.ts';
 import { awsConfig, resetAws } from '../helpers/components.ts';
 
 const PREFIX = 'trino-queries';

@@ -5,8 +5,8 @@
  * Only CompleteLifecycleAction and RecordLifecycleActionHeartbeat go to the recording double (moto lacks them).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runScaleInDrill, type ScaleInDrillResult } from '../../scripts/harness/drills/scale-in.ts';
-import { startTrinoCluster, type TrinoCluster } from '../../scripts/harness/trino.ts';
+import { runScaleInDrill, type ScaleInDrillResult } from '../../harness/drills/scale-in.ts';
+import { startTrinoCluster, type TrinoCluster } from '../../harness/trino.ts';
 import { awsConfig, resetAws } from '../helpers/components.ts';
 
 describe('worker drain on scale-in', () => {

@@ -21,10 +21,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeFailoverHandlers, runAttachEni } from '../../functions/coordinator-failover/handler.ts';
 import { FailoverEnvSchema, type FailoverState } from '../../functions/coordinator-failover/schemas.ts';
+import { LocalStepFunctions, loadDefinition } from '../../harness/local-sfn.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { AwsThrottledError, EniAttachedElsewhereError } from '../../lib/errors.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
-import { LocalStepFunctions, loadDefinition } from '../../scripts/harness/local-sfn.ts';
 import { startTestServer, type TestServer } from '../helpers/http-server.ts';
 
 const ec2 = mockClient(EC2Client);

@@ -23,12 +23,12 @@ import {
   secretMatches,
 } from '../../functions/query-log-ingest/handler.ts';
 import { QueryLogIngestEnvSchema } from '../../functions/query-log-ingest/schemas.ts';
+import { toFunctionUrlEvent } from '../../harness/function-url.ts';
+import { localContext } from '../../harness/invoke.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import type { SecretSources } from '../../lib/trino/connect.ts';
 import { QueryCompletedEventSchema } from '../../lib/trino/query-events.ts';
-import { toFunctionUrlEvent } from '../../scripts/harness/function-url.ts';
-import { localContext } from '../../scripts/harness/invoke.ts';
 
 const SECRET = 's3cr3t-Never-Logged-7f1c';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/trino-query-events';

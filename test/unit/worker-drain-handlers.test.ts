@@ -22,10 +22,10 @@ import {
   type DrainTaskInput,
   type LifecycleActionEvent,
 } from '../../functions/worker-drain/schemas.ts';
+import { localContext } from '../../harness/invoke.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { AwsThrottledError, LifecycleActionGoneError, ValidationError } from '../../lib/errors.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
-import { localContext } from '../../scripts/harness/invoke.ts';
 import { startTestServer, type TestServer } from '../helpers/http-server.ts';
 
 const TOKEN = 'c1b2a3d4-token-never-logged-5e6f';

@@ -3,7 +3,7 @@
 // same password file format as Trino's `file` authenticator with PBKDF2 hashes
 // (`user:<iterations>:<salt hex>:<hash hex>`, PBKDF2WithHmacSHA1), so both lines share one password file and
 // Trino's own HTTP PASSWORD authentication path (HTTPS only, Basic credentials, 401 on failure) is exercised.
-// Built by scripts/harness/trino.ts with the JDK's javac against trino-spi; never used outside the harness.
+// Built by harness/trino.ts with the JDK's javac against trino-spi; never used outside the harness.
 package dev.trinosentinel.harness;
 
 import io.trino.spi.Plugin;

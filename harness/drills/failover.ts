@@ -4,7 +4,7 @@
  * - moto holds the coordinator instances (one active, N standbys, tagged like production), the coordinator ENI
  *   attached to the active one, the worker group (the baseline worker count) and a coordinator group.
  * - A real secure Trino 476 cluster: the active coordinator, hot-standby coordinators (own discovery server each)
- *   and workers whose `discovery.uri` is the "ENI address": scripts/harness/eni-proxy.ts, a loopback proxy whose
+ *   and workers whose `discovery.uri` is the "ENI address": harness/eni-proxy.ts, a loopback proxy whose
  *   traffic follows whichever instance moto says holds the ENI. So when our failover moves the ENI in moto, the
  *   workers really re-announce to the new coordinator, and clients really reach it at the same address.
  * - Our coordinator-health loop probes the ENI address; its StartExecution goes to
@@ -22,14 +22,14 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { type FailoverDeps, makeFailoverHandlers } from '../../../functions/coordinator-failover/handler.ts';
-import { FailoverEnvSchema } from '../../../functions/coordinator-failover/schemas.ts';
-import { HEALTHY } from '../../../functions/coordinator-health/decide.ts';
-import { type HealthDeps, runHealthLoop } from '../../../functions/coordinator-health/handler.ts';
-import { HealthEnvSchema } from '../../../functions/coordinator-health/schemas.ts';
-import { loadConfig } from '../../../lib/config.ts';
-import { TrinoClient } from '../../../lib/trino/client.ts';
-import { resolveTrinoClient } from '../../../lib/trino/connect.ts';
+import { type FailoverDeps, makeFailoverHandlers } from '../../functions/coordinator-failover/handler.ts';
+import { FailoverEnvSchema } from '../../functions/coordinator-failover/schemas.ts';
+import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
+import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-health/handler.ts';
+import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { TrinoClient } from '../../lib/trino/client.ts';
+import { resolveTrinoClient } from '../../lib/trino/connect.ts';
 import {
   type CoordinatorSet,
   createCoordinatorSet,

@@ -1,13 +1,13 @@
 /**
  * Test infrastructure: the query-log drill. Starts moto, a real OpenSearch and a secure Trino 476 whose HTTP event
- * listener posts to our ingest handler (scripts/harness/query-log-pipeline.ts), runs N real queries (most succeed,
+ * listener posts to our ingest handler (harness/query-log-pipeline.ts), runs N real queries (most succeed,
  * some fail with a syntax error, one is cancelled), and waits until every query is searchable as a document or a
  * timeout passes. Lag = from the moment the client saw the query end to the moment `GET <index>/_doc/<queryId>`
  * first found it (a watcher polls every 50 ms while the queries run).
  *
  * @module
  */
-import { dailyIndexName } from '../../../functions/query-log-ship/decide.ts';
+import { dailyIndexName } from '../../functions/query-log-ship/decide.ts';
 import { startMoto } from '../moto.ts';
 import { startQueryLogPipeline } from '../query-log-pipeline.ts';
 import { startOpenSearch } from '../search-engine.ts';

@@ -1,7 +1,7 @@
 /**
  * Test infrastructure: the whole query-log path on one machine, every part real except the AWS transport —
- * Trino's HTTP event listener → a local Function URL (scripts/harness/function-url.ts) → our ingest handler →
- * moto's SQS → a local SQS event source (scripts/harness/sqs-event-source.ts) → our shipper → a real OpenSearch.
+ * Trino's HTTP event listener → a local Function URL (harness/function-url.ts) → our ingest handler →
+ * moto's SQS → a local SQS event source (harness/sqs-event-source.ts) → our shipper → a real OpenSearch.
  * Used by test/integration/query-logs.test.ts, `drill query-logs --sandbox` and the bench. Nothing in production
  * uses this.
  *
@@ -18,12 +18,12 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   cachedSharedSecret,
   makeHandler as makeIngestHandler,
-} from '../../functions/query-log-ingest/handler.ts';
-import { QueryLogIngestEnvSchema } from '../../functions/query-log-ingest/schemas.ts';
-import { makeShipHandler, type ShipDeps } from '../../functions/query-log-ship/handler.ts';
-import { QueryLogShipEnvSchema } from '../../functions/query-log-ship/schemas.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { type QueryLogSink, sinkFromConfig } from '../../lib/search/query-log-sink.ts';
+} from '../functions/query-log-ingest/handler.ts';
+import { QueryLogIngestEnvSchema } from '../functions/query-log-ingest/schemas.ts';
+import { makeShipHandler, type ShipDeps } from '../functions/query-log-ship/handler.ts';
+import { QueryLogShipEnvSchema } from '../functions/query-log-ship/schemas.ts';
+import { loadConfig } from '../lib/config.ts';
+import { type QueryLogSink, sinkFromConfig } from '../lib/search/query-log-sink.ts';
 import { type LocalFunctionUrl, startFunctionUrl } from './function-url.ts';
 import type { EmulatorClientConfig } from './moto.ts';
 import { type LocalSqsEventSource, startSqsEventSource } from './sqs-event-source.ts';

@@ -46,7 +46,7 @@ export interface SearchInstall {
  */
 export async function ensureSearchEngine(engine: EngineName): Promise<SearchInstall> {
   const versions = VersionsSchema.parse(
-    JSON.parse(await readFile(path.join(REPO_ROOT, 'scripts/harness/search-versions.json'), 'utf8')),
+    JSON.parse(await readFile(path.join(REPO_ROOT, 'harness/search-versions.json'), 'utf8')),
   );
   const spec = versions[engine];
   const home = path.join(cacheDir(), engine, spec.version);

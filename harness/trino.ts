@@ -19,7 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, fetch as undiciFetch } from 'undici';
 import * as z from 'zod';
-import { TrinoClient } from '../../lib/trino/client.ts';
+import { TrinoClient } from '../lib/trino/client.ts';
 import { ensureVenv, freePort, REPO_ROOT, waitUntil } from './moto.ts';
 
 const execFileAsync = promisify(execFile);
@@ -63,13 +63,13 @@ const VersionsSchema = z.object({
 export type TrinoFeatures = z.infer<typeof Features>;
 
 /**
- * Reads and validates scripts/harness/trino-versions.json (the one place release lines are pinned).
+ * Reads and validates harness/trino-versions.json (the one place release lines are pinned).
  * @returns The parsed pins of both lines.
  * @throws ZodError when the file does not match the schema.
  */
 export async function loadVersions() {
   return VersionsSchema.parse(
-    JSON.parse(await readFile(path.join(REPO_ROOT, 'scripts/harness/trino-versions.json'), 'utf8')),
+    JSON.parse(await readFile(path.join(REPO_ROOT, 'harness/trino-versions.json'), 'utf8')),
   );
 }
 
@@ -341,7 +341,7 @@ export async function ensureTrino(line: TrinoLine): Promise<TrinoInstall> {
     launch: [
       '-cp',
       `${path.join(home, 'lib')}/*`,
-      path.join(REPO_ROOT, 'scripts/harness/java/SentinelTrinoServer.java'),
+      path.join(REPO_ROOT, 'harness/java/SentinelTrinoServer.java'),
       spec.version,
     ],
   };
@@ -467,7 +467,7 @@ export interface TrinoClusterOptions {
   readonly standbys?: number;
   /**
    * The workers' `discovery.uri` (default: the coordinator's HTTP URL). The coordinator ENI address in HA tests:
-   * a forwarding proxy that follows the ENI's attachment (scripts/harness/eni-proxy.ts).
+   * a forwarding proxy that follows the ENI's attachment (harness/eni-proxy.ts).
    */
   readonly workerDiscoveryUri?: string;
   /**

@@ -1,7 +1,7 @@
 /**
  * Test infrastructure CLI:
- *   npx tsx scripts/harness/trino-cli.ts fetch [newest|older|all]   download + verify + install (CI pre-fetch)
- *   npx tsx scripts/harness/trino-cli.ts start [--line newest|older] [--secure] [--workers N]
+ *   npx tsx harness/trino-cli.ts fetch [newest|older|all]   download + verify + install (CI pre-fetch)
+ *   npx tsx harness/trino-cli.ts start [--line newest|older] [--secure] [--workers N]
  * `start` prints the cluster as JSON on stdout (credentials included: a throwaway local cluster), stays in the
  * foreground until Ctrl-C (SIGINT) or SIGTERM, then stops every JVM and removes the cluster's directory.
  * @module
