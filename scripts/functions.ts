@@ -30,6 +30,8 @@ export const BUNDLE_OPTIONS: BuildOptions = {
   target: 'node22',
   format: 'esm',
   minify: true,
+  // Minification renames classes; keep their names for stack traces (the error contract's names are literals).
+  keepNames: true,
   sourcemap: false,
   external: ['@aws-sdk/*'],
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
