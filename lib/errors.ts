@@ -129,6 +129,14 @@ export class FailoverTimeoutError extends SentinelError {
   override readonly name: string = 'FailoverTimeoutError';
 }
 
+/**
+ * The handler was about to reach its Lambda timeout and stopped itself (middy's early-timeout signal aborted every
+ * Trino and AWS call in flight). Step Functions retries it on idempotent tasks, like `Sandbox.Timedout`.
+ */
+export class HandlerTimeoutError extends SentinelError {
+  override readonly name: string = 'HandlerTimeoutError';
+}
+
 /** The search engine (Elasticsearch/OpenSearch) failed a whole request: connection, timeout, auth, 5xx. */
 export class SearchEngineError extends SentinelError {
   override readonly name: string = 'SearchEngineError';

@@ -12,7 +12,15 @@ export interface Metric {
   /** Metric name, e.g. `RunningQueries`. */
   readonly name: string;
   readonly unit: MetricUnit;
+  /** The value; with `statistics`, the statistic set is sent instead (one datum summarising many samples). */
   readonly value: number;
+  /** Several samples summarised (CloudWatch `StatisticValues`): one datum instead of one call per sample. */
+  readonly statistics?: {
+    readonly sampleCount: number;
+    readonly sum: number;
+    readonly minimum: number;
+    readonly maximum: number;
+  };
   /** Dimensions besides `ClusterName` (which the publisher always adds). */
   readonly dimensions?: Readonly<Record<string, string>>;
 }

@@ -20,6 +20,23 @@ export function formatIssues(error: z.ZodError): string[] {
 }
 
 /**
+ * Parses an inbound event, or throws.
+ * @param schema - zod schema of the event.
+ * @param source - What the event is, for the error message.
+ * @returns The parsed event, typed by the schema.
+ * @throws ValidationError listing every failing field path (at most 10).
+ */
+export function parseEvent<S extends z.ZodType>(schema: S, source: string, event: unknown): z.output<S> {
+  const parsed = schema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  const issues = formatIssues(parsed.error);
+  throw new ValidationError(`Invalid ${source}: ${issues.join('; ')}`, {
+    cause: parsed.error,
+    context: { issues },
+  });
+}
+
+/**
  * Replaces `request.event` with its parsed form, or throws before the handler runs.
  * @param schema - zod schema of the inbound event.
  * @param source - What the event is, for the error message (e.g. `"EventBridge scheduled event"`).
@@ -32,15 +49,7 @@ export function validateEvent<S extends z.ZodType>(
 ): middy.MiddlewareObj<unknown, unknown, Error> {
   return {
     before: (request) => {
-      const parsed = schema.safeParse(request.event);
-      if (!parsed.success) {
-        const issues = formatIssues(parsed.error);
-        throw new ValidationError(`Invalid ${source}: ${issues.join('; ')}`, {
-          cause: parsed.error,
-          context: { issues },
-        });
-      }
-      request.event = parsed.data;
+      request.event = parseEvent(schema, source, request.event);
     },
   };
 }

@@ -8,6 +8,7 @@
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsError, AwsThrottledError } from '../errors.ts';
 import type { Metric } from '../metrics.ts';
+import type { AwsCall } from './ec2.ts';
 import { isThrottling, sdkErrorName } from './sdk-errors.ts';
 
 /** Metrics sent per `PutMetricData` call. */
@@ -33,7 +34,16 @@ export function toMetricData(metrics: readonly Metric[], options: PublishOptions
   return metrics.map((metric) => ({
     MetricName: metric.name,
     Unit: metric.unit,
-    Value: metric.value,
+    ...(metric.statistics === undefined
+      ? { Value: metric.value }
+      : {
+          StatisticValues: {
+            SampleCount: metric.statistics.sampleCount,
+            Sum: metric.statistics.sum,
+            Minimum: metric.statistics.minimum,
+            Maximum: metric.statistics.maximum,
+          },
+        }),
     Timestamp: options.timestamp,
     StorageResolution: options.storageResolution ?? 60,
     Dimensions: [
@@ -55,13 +65,16 @@ export async function publishMetrics(
   client: CloudWatchClient,
   metrics: readonly Metric[],
   options: PublishOptions,
+  call: AwsCall = {},
 ): Promise<number> {
   const data = toMetricData(metrics, options);
   let calls = 0;
   for (let start = 0; start < data.length; start += METRICS_PER_CALL) {
     const batch = data.slice(start, start + METRICS_PER_CALL);
     try {
-      await client.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: batch }));
+      await client.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: batch }), {
+        abortSignal: call.signal,
+      });
     } catch (cause) {
       const sdkName = sdkErrorName(cause);
       const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;

@@ -1,12 +1,35 @@
 /**
- * EC2 adapter: instance lookups shared by drain and failover.
- * Source: Amazon EC2 API reference, DescribeInstances.
+ * EC2 adapter: instances, the coordinator ENI, status checks, stop/terminate. Every EC2 command the control plane
+ * sends is here; AWS errors are translated into our contract ({@link AwsThrottledError}, which the state machines
+ * retry; {@link InstanceGoneError}; {@link AwsError}).
+ * Source: Amazon EC2 API reference — DescribeInstances, DescribeInstanceStatus, DescribeNetworkInterfaces,
+ * AttachNetworkInterface, DetachNetworkInterface, StopInstances, TerminateInstances.
  *
  * @module
  */
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { AwsError, AwsThrottledError, InstanceGoneError } from '../errors.ts';
-import { isThrottling, sdkErrorName } from './sdk-errors.ts';
+import {
+  AttachNetworkInterfaceCommand,
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DetachNetworkInterfaceCommand,
+  type EC2Client,
+  type Instance,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { AwsError, InstanceGoneError } from '../errors.ts';
+import { sdkErrorMessage, sdkErrorName, toAwsError } from './sdk-errors.ts';
+
+/** Per-call options: the handler's abort signal (middy's early timeout). */
+export interface AwsCall {
+  readonly signal?: AbortSignal;
+}
+
+/** Tag keys of the control plane. */
+export const TAG_CLUSTER = 'trino-sentinel:cluster';
+/** Launch-template tag: `coordinator` (every instance of the coordinator group) or `worker`. */
+export const TAG_ROLE = 'trino-sentinel:role';
 
 /** What we read of an instance. */
 export interface InstanceView {
@@ -14,46 +37,104 @@ export interface InstanceView {
   /** `pending | running | shutting-down | terminated | stopping | stopped`. */
   readonly state: string;
   readonly privateIpAddress?: string;
+  readonly availabilityZone?: string;
+  /** Launch time, epoch ms (0 when EC2 did not say). */
+  readonly launchTimeMs: number;
   readonly tags: Readonly<Record<string, string>>;
+}
+
+function toView(instance: Instance & { InstanceId: string }): InstanceView {
+  return {
+    instanceId: instance.InstanceId,
+    state: instance.State?.Name ?? 'unknown',
+    ...(instance.PrivateIpAddress ? { privateIpAddress: instance.PrivateIpAddress } : {}),
+    ...(instance.Placement?.AvailabilityZone
+      ? { availabilityZone: instance.Placement.AvailabilityZone }
+      : {}),
+    launchTimeMs: instance.LaunchTime?.getTime() ?? 0,
+    tags: Object.fromEntries(
+      (instance.Tags ?? []).flatMap((t) =>
+        t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [],
+      ),
+    ),
+  };
+}
+
+/** Instance ids EC2 may take in one `DescribeInstances` call. */
+export const DESCRIBE_INSTANCES_BATCH = 1_000;
+
+/** Ids named in an `InvalidInstanceID.NotFound` / `.Malformed` message ("The instance IDs 'i-1, i-2' do not exist"). */
+export function idsInNotFoundMessage(message: string): string[] {
+  return [...message.matchAll(/i-[0-9a-f]{8,17}/g)].map((m) => m[0]);
+}
+
+/**
+ * Describes many instances with as few calls as EC2 allows: {@link DESCRIBE_INSTANCES_BATCH} ids per call; when
+ * EC2 refuses a batch because some ids do not exist, it repeats the call once without them.
+ * @returns Instance id → view, for the instances EC2 knows (terminated ones included: check `state`).
+ * @throws AwsThrottledError | AwsError
+ */
+export async function describeInstances(
+  ec2: EC2Client,
+  instanceIds: readonly string[],
+  call: AwsCall = {},
+): Promise<{ instances: Map<string, InstanceView>; calls: number }> {
+  const instances = new Map<string, InstanceView>();
+  let calls = 0;
+  const unique = [...new Set(instanceIds)];
+  for (let start = 0; start < unique.length; start += DESCRIBE_INSTANCES_BATCH) {
+    let batch = unique.slice(start, start + DESCRIBE_INSTANCES_BATCH);
+    for (let attempt = 0; batch.length > 0; attempt += 1) {
+      try {
+        calls += 1;
+        const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: batch }), {
+          abortSignal: call.signal,
+        });
+        for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+          const id = instance.InstanceId;
+          if (id !== undefined) instances.set(id, toView({ ...instance, InstanceId: id }));
+        }
+        break;
+      } catch (cause) {
+        const missing = sdkErrorName(cause).startsWith('InvalidInstanceID')
+          ? new Set(idsInNotFoundMessage(sdkErrorMessage(cause)))
+          : new Set<string>();
+        if (attempt > 0 || missing.size === 0) {
+          throw toAwsError('EC2 DescribeInstances', cause, { instances: batch.length });
+        }
+        batch = batch.filter((id) => !missing.has(id));
+      }
+    }
+  }
+  return { instances, calls };
 }
 
 /**
  * Describes one instance.
- * @throws InstanceGoneError when EC2 does not know it (`InvalidInstanceID.NotFound`) or it is terminated;
- *   AwsThrottledError | AwsError otherwise.
+ * @throws InstanceGoneError when EC2 does not know it or it is terminated; AwsThrottledError | AwsError otherwise.
  */
-export async function describeInstance(client: EC2Client, instanceId: string): Promise<InstanceView> {
+export async function describeInstance(
+  ec2: EC2Client,
+  instanceId: string,
+  call: AwsCall = {},
+): Promise<InstanceView> {
   let found: InstanceView | undefined;
   try {
-    const out = await client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-    const instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find(
-      (i) => i.InstanceId === instanceId,
-    );
-    if (instance) {
-      found = {
-        instanceId,
-        state: instance.State?.Name ?? 'unknown',
-        ...(instance.PrivateIpAddress ? { privateIpAddress: instance.PrivateIpAddress } : {}),
-        tags: Object.fromEntries(
-          (instance.Tags ?? []).flatMap((t) =>
-            t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [],
-          ),
-        ),
-      };
-    }
+    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), {
+      abortSignal: call.signal,
+    });
+    const instance = (out.Reservations ?? [])
+      .flatMap((r) => r.Instances ?? [])
+      .find((i) => i.InstanceId === instanceId);
+    if (instance) found = toView({ ...instance, InstanceId: instanceId });
   } catch (cause) {
-    const name = sdkErrorName(cause);
-    if (name.startsWith('InvalidInstanceID')) {
+    if (sdkErrorName(cause).startsWith('InvalidInstanceID')) {
       throw new InstanceGoneError(`EC2 instance ${instanceId} does not exist`, {
         cause,
-        context: { instanceId, sdkError: name },
+        context: { instanceId, sdkError: sdkErrorName(cause) },
       });
     }
-    const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
-    throw new ErrorClass(`EC2 DescribeInstances failed for ${instanceId} (${name})`, {
-      cause,
-      context: { instanceId, sdkError: name },
-    });
+    throw toAwsError('EC2 DescribeInstances', cause, { instanceId });
   }
   if (found === undefined || found.state === 'terminated') {
     throw new InstanceGoneError(`EC2 instance ${instanceId} is gone`, {
@@ -61,4 +142,169 @@ export async function describeInstance(client: EC2Client, instanceId: string): P
     });
   }
   return found;
+}
+
+/**
+ * Whether either EC2 status check of the instance is `impaired` (`DescribeInstanceStatus`).
+ * @returns `impaired`, `ok`, or `not-reported` when EC2 has no status for it (stopped, gone, or not yet known).
+ * @throws AwsThrottledError | AwsError
+ */
+export async function instanceStatus(
+  ec2: EC2Client,
+  instanceId: string,
+  call: AwsCall = {},
+): Promise<'ok' | 'impaired' | 'not-reported'> {
+  try {
+    const out = await ec2.send(
+      new DescribeInstanceStatusCommand({ InstanceIds: [instanceId], IncludeAllInstances: true }),
+      { abortSignal: call.signal },
+    );
+    const s = out.InstanceStatuses?.[0];
+    if (s === undefined) return 'not-reported';
+    return s.InstanceStatus?.Status === 'impaired' || s.SystemStatus?.Status === 'impaired'
+      ? 'impaired'
+      : 'ok';
+  } catch (cause) {
+    if (sdkErrorName(cause).startsWith('InvalidInstanceID')) return 'not-reported';
+    throw toAwsError('EC2 DescribeInstanceStatus', cause, { instanceId });
+  }
+}
+
+/** The ENI as the control plane sees it. */
+export interface EniState {
+  readonly networkInterfaceId: string;
+  /** `available` | `in-use` | `attaching` | `detaching` | `associated`. */
+  readonly status: string;
+  readonly availabilityZone?: string;
+  readonly privateIpAddress?: string;
+  readonly attachment?: {
+    readonly attachmentId: string;
+    readonly instanceId?: string;
+    /** `attaching` | `attached` | `detaching` | `detached`. */
+    readonly status: string;
+    readonly deviceIndex?: number;
+  };
+}
+
+/**
+ * `DescribeNetworkInterfaces` for one ENI.
+ * @throws AwsThrottledError | AwsError (also when the ENI does not exist).
+ */
+export async function describeEni(
+  ec2: EC2Client,
+  networkInterfaceId: string,
+  call: AwsCall = {},
+): Promise<EniState> {
+  let found: EniState | undefined;
+  try {
+    const out = await ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [networkInterfaceId] }),
+      { abortSignal: call.signal },
+    );
+    const eni = out.NetworkInterfaces?.[0];
+    if (eni) {
+      const a = eni.Attachment;
+      found = {
+        networkInterfaceId,
+        status: eni.Status ?? 'unknown',
+        ...(eni.AvailabilityZone ? { availabilityZone: eni.AvailabilityZone } : {}),
+        ...(eni.PrivateIpAddress ? { privateIpAddress: eni.PrivateIpAddress } : {}),
+        ...(a?.AttachmentId
+          ? {
+              attachment: {
+                attachmentId: a.AttachmentId,
+                ...(a.InstanceId ? { instanceId: a.InstanceId } : {}),
+                status: a.Status ?? 'unknown',
+                ...(a.DeviceIndex === undefined ? {} : { deviceIndex: a.DeviceIndex }),
+              },
+            }
+          : {}),
+      };
+    }
+  } catch (cause) {
+    throw toAwsError('EC2 DescribeNetworkInterfaces', cause, { networkInterfaceId });
+  }
+  if (found === undefined) {
+    throw new AwsError(`ENI ${networkInterfaceId} does not exist`, { context: { networkInterfaceId } });
+  }
+  return found;
+}
+
+/**
+ * `DetachNetworkInterface` of one attachment.
+ * @returns `false` when the attachment no longer exists (already detached: idempotent), else `true`.
+ * @throws AwsThrottledError | AwsError
+ */
+export async function detachEni(
+  ec2: EC2Client,
+  attachmentId: string,
+  force: boolean,
+  call: AwsCall = {},
+): Promise<boolean> {
+  try {
+    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId, Force: force }), {
+      abortSignal: call.signal,
+    });
+    return true;
+  } catch (cause) {
+    if (sdkErrorName(cause) === 'InvalidAttachmentID.NotFound') return false;
+    throw toAwsError('EC2 DetachNetworkInterface', cause, { attachmentId, force });
+  }
+}
+
+/**
+ * `AttachNetworkInterface`.
+ * @returns The new attachment id.
+ * @throws AwsThrottledError | AwsError (e.g. `InvalidParameterValue` when the ENI is attached elsewhere).
+ */
+export async function attachEni(
+  ec2: EC2Client,
+  networkInterfaceId: string,
+  instanceId: string,
+  deviceIndex: number,
+  call: AwsCall = {},
+): Promise<string | undefined> {
+  try {
+    const out = await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: networkInterfaceId,
+        InstanceId: instanceId,
+        DeviceIndex: deviceIndex,
+      }),
+      { abortSignal: call.signal },
+    );
+    return out.AttachmentId;
+  } catch (cause) {
+    throw toAwsError('EC2 AttachNetworkInterface', cause, { networkInterfaceId, instanceId, deviceIndex });
+  }
+}
+
+/**
+ * `StopInstances` (with `Force` when the instance is impaired) or `TerminateInstances`.
+ * An instance that no longer exists counts as done.
+ * @throws AwsThrottledError | AwsError
+ */
+export async function stopOrTerminateInstance(
+  ec2: EC2Client,
+  instanceId: string,
+  action: 'STOP' | 'TERMINATE',
+  options: { readonly force: boolean },
+  call: AwsCall = {},
+): Promise<void> {
+  try {
+    if (action === 'TERMINATE') {
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), {
+        abortSignal: call.signal,
+      });
+    } else {
+      await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId], Force: options.force }), {
+        abortSignal: call.signal,
+      });
+    }
+  } catch (cause) {
+    if (sdkErrorName(cause).startsWith('InvalidInstanceID')) return;
+    throw toAwsError(action === 'STOP' ? 'EC2 StopInstances' : 'EC2 TerminateInstances', cause, {
+      instanceId,
+    });
+  }
 }

@@ -11,9 +11,10 @@
  *
  * @module
  */
-import { DescribeDomainCommand, OpenSearchClient } from '@aws-sdk/client-opensearch';
+import { OpenSearchClient } from '@aws-sdk/client-opensearch';
 import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
+import { domainEndpoint } from '../aws/opensearch.ts';
 import { SearchEngineError } from '../errors.ts';
 
 /** One document to index: `_index`, `_id` and the source. */
@@ -363,8 +364,7 @@ export interface SinkConfig {
 export async function resolveDomainEndpoint(client: OpenSearchClient, domainName: string): Promise<string> {
   let endpoint: string | undefined;
   try {
-    const out = await client.send(new DescribeDomainCommand({ DomainName: domainName }));
-    endpoint = out.DomainStatus?.Endpoint ?? out.DomainStatus?.Endpoints?.vpc;
+    endpoint = await domainEndpoint(client, domainName);
   } catch (error) {
     throw failure(`DescribeDomain ${domainName}`, error);
   }

@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { z } from 'zod';
 import {
   TrinoAuthError,
@@ -63,6 +64,12 @@ export interface TrinoClientOptions {
   readonly auth?: TrinoAuth;
   /** PEM of a custom CA (or bundle) that signed the node's TLS certificate. */
   readonly caPem?: string;
+  /**
+   * The name the node's TLS certificate carries (SNI and identity check), when the URL's host is not in it: a
+   * coordinator probed on its instance's primary address presents the certificate issued for the cluster's name and
+   * the coordinator ENI's address. Verification stays on; only the name checked changes.
+   */
+  readonly tlsServerName?: string;
   /** Largest response body accepted, in bytes. Default 32 MiB. */
   readonly maxResponseBytes?: number;
 }
@@ -118,30 +125,54 @@ export class TrinoClient {
 
   /**
    * @param options - See {@link TrinoClientOptions}.
-   * @throws TypeError when `baseUrl` is not an http(s) URL.
+   * @throws TypeError when `baseUrl` is not an http(s) URL, or when basic/bearer credentials would be sent over
+   *   plain `http://` (they never travel in clear text).
    */
   constructor(options: TrinoClientOptions) {
     const url = new URL(options.baseUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`Trino base URL must be http(s), got ${url.protocol}`);
     }
+    if (url.protocol === 'http:' && (options.auth?.type ?? 'none') !== 'none') {
+      throw new TypeError(
+        `Refusing to send ${options.auth?.type} credentials over plain HTTP to ${url.origin}: use https or no authentication`,
+      );
+    }
     this.#url = url;
     this.baseUrl = url.origin;
     this.#options = options;
+    const serverName = options.tlsServerName;
     this.#agent =
       url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 8, ...(options.caPem ? { ca: options.caPem } : {}) })
+        ? new https.Agent({
+            keepAlive: true,
+            maxSockets: 8,
+            ...(options.caPem ? { ca: options.caPem } : {}),
+            ...(serverName
+              ? {
+                  servername: serverName,
+                  checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+                    checkServerIdentity(serverName, cert),
+                }
+              : {}),
+          })
         : new http.Agent({ keepAlive: true, maxSockets: 8 });
   }
 
   /**
    * A client for another node (e.g. a worker's URI from `/v1/node`) with the same user, credentials, CA and timeout.
    * @param baseUrl - The other node's base URL.
-   * @param overrides - e.g. `{ auth: { type: 'none' } }` for PUBLIC endpoints on a worker's plain-HTTP internal port,
-   *   so credentials are never sent in clear text.
+   * @param overrides - e.g. `{ auth: { type: 'none' } }`. A plain-HTTP node (a worker's internal port) always gets
+   *   no credentials: only the user header travels there.
    */
   forNode(baseUrl: string, overrides: Pick<TrinoClientOptions, 'auth'> = {}): TrinoClient {
-    return new TrinoClient({ ...this.#options, ...overrides, baseUrl });
+    const plain = new URL(baseUrl).protocol === 'http:';
+    return new TrinoClient({
+      ...this.#options,
+      ...overrides,
+      ...(plain ? { auth: { type: 'none' } } : {}),
+      baseUrl,
+    });
   }
 
   /**

@@ -21,6 +21,8 @@ import { type TrinoAuth, TrinoClient } from './client.ts';
  * - `TRINO_SECRET_SSM_PARAMETER` / `TRINO_SECRET_ID`: where the password (basic) or token (bearer) lives:
  *   an SSM SecureString name, or a Secrets Manager id whose value is the string itself or JSON `{"password"}`/`{"token"}`.
  * - `TRINO_CA_SSM_PARAMETER`: optional SSM parameter holding the PEM of a custom CA.
+ * - `TRINO_TLS_SERVER_NAME`: the DNS name the coordinator's certificate carries (infra/: the cluster's name); TLS
+ *   is verified against it, so a coordinator probed on its instance's own address verifies too.
  * - `TRINO_TIMEOUT_MS`: per-request timeout in ms (default 5000).
  */
 export const TrinoConnectionEnvSchema = z.object({
@@ -31,6 +33,10 @@ export const TrinoConnectionEnvSchema = z.object({
   TRINO_SECRET_SSM_PARAMETER: z.string().min(1).optional(),
   TRINO_SECRET_ID: z.string().min(1).optional(),
   TRINO_CA_SSM_PARAMETER: z.string().min(1).optional(),
+  TRINO_TLS_SERVER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a DNS name')
+    .optional(),
   TRINO_TIMEOUT_MS: envInt(100, 120_000).default(5_000),
 });
 /** Parsed {@link TrinoConnectionEnvSchema}. */
@@ -94,6 +100,7 @@ export async function resolveTrinoClient(
     timeoutMs: config.TRINO_TIMEOUT_MS,
     auth,
     ...(caPem ? { caPem } : {}),
+    ...(config.TRINO_TLS_SERVER_NAME ? { tlsServerName: config.TRINO_TLS_SERVER_NAME } : {}),
   });
 }
 

@@ -3,6 +3,7 @@
  * exactly what was received (method, path, headers, body).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** One received request. */
@@ -28,11 +29,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on a free loopback port answering 404 until told otherwise. */
-export async function startTestServer(): Promise<TestServer> {
+/**
+ * Starts a server on a free loopback port answering 404 until told otherwise.
+ * @param options.tls - Key and certificate PEMs: serve HTTPS instead of HTTP.
+ */
+export async function startTestServer(
+  options: { tls?: { keyPem: string; certPem: string } } = {},
+): Promise<TestServer> {
   let responder: Responder = () => ({ status: 404, body: 'not found' });
   const received: ReceivedRequest[] = [];
-  const server = http.createServer((req, res) => {
+  const listener: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -48,11 +54,14 @@ export async function startTestServer(): Promise<TestServer> {
       res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
       res.end(answer.body ?? '');
     });
-  });
+  };
+  const server = options.tls
+    ? https.createServer({ key: options.tls.keyPem, cert: options.tls.certPem }, listener)
+    : http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     respond: (next) => {
       responder = next;

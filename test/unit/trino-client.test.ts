@@ -1,6 +1,7 @@
 /**
- * Component tests of the Trino client against a real local HTTP server: request shape, and one distinct typed
- * error per failure kind. Bodies are recorded real Trino 476 responses (test/fixtures/trino-476).
+ * Component tests of the Trino client against a real local HTTPS server (certificate from a test CA): request
+ * shape, one distinct typed error per failure kind, and the TLS identity rules. Bodies are recorded real Trino 476
+ * responses (test/fixtures/trino-476).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,14 +15,17 @@ import {
 } from '../../lib/errors.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { startTestServer, type TestServer } from '../helpers/http-server.ts';
+import { makeCertificates, type TestCertificates } from '../helpers/tls.ts';
 
 const fixture = (name: string) => readFileSync(`test/fixtures/trino-476/${name}`, 'utf8');
 const PASSWORD = 'p@ss-w0rd-never-logged';
 
 describe('TrinoClient', () => {
   let server: TestServer;
+  let tls: TestCertificates;
   beforeAll(async () => {
-    server = await startTestServer();
+    tls = await makeCertificates({ dns: ['localhost'], ips: ['127.0.0.1'] });
+    server = await startTestServer({ tls });
   });
   afterAll(() => server.close());
   beforeEach(() => {
@@ -29,7 +33,13 @@ describe('TrinoClient', () => {
   });
 
   const client = (overrides: Partial<ConstructorParameters<typeof TrinoClient>[0]> = {}) =>
-    new TrinoClient({ baseUrl: server.url, user: 'sentinel', timeoutMs: 1_000, ...overrides });
+    new TrinoClient({
+      baseUrl: server.url,
+      user: 'sentinel',
+      timeoutMs: 1_000,
+      caPem: tls.caPem,
+      ...overrides,
+    });
 
   it('reads GET /v1/info with X-Trino-User and parses the recorded 476 body', async () => {
     server.respond(() => ({ status: 200, body: fixture('v1-info.json') }));
@@ -235,16 +245,70 @@ describe('TrinoClient', () => {
     expect(() => new TrinoClient({ baseUrl: 'ftp://x', user: 'u' })).toThrowError(TypeError);
   });
 
-  it('forNode keeps user and timeout but can drop credentials for a plain-HTTP worker', async () => {
-    server.respond(() => ({ status: 200, body: '"ACTIVE"' }));
-    const coordinator = new TrinoClient({
-      baseUrl: 'https://10.0.0.1:8443',
+  it('forNode to a plain-HTTP worker keeps the user and timeout and never sends the credentials', async () => {
+    const plain = await startTestServer();
+    try {
+      plain.respond(() => ({ status: 200, body: '"ACTIVE"' }));
+      const coordinator = new TrinoClient({
+        baseUrl: 'https://10.0.0.1:8443',
+        user: 'sentinel',
+        auth: { type: 'basic', username: 'sentinel', password: PASSWORD },
+      });
+      await coordinator.forNode(`${plain.url}/v1/status`).getState();
+      expect(plain.received[0]).toMatchObject({ path: '/v1/info/state' });
+      expect(plain.received[0]?.headers.authorization).toBeUndefined();
+      expect(plain.received[0]?.headers['x-trino-user']).toBe('sentinel');
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it.each([
+    ['basic', { type: 'basic', username: 'sentinel', password: PASSWORD }],
+    ['bearer', { type: 'bearer', token: 'tok-123' }],
+  ] as const)('refuses to build a client that would send %s credentials over plain http://', (_, auth) => {
+    expect(() => new TrinoClient({ baseUrl: 'http://10.0.0.1:8080', user: 'sentinel', auth })).toThrowError(
+      /Refusing to send .* credentials over plain HTTP/,
+    );
+  });
+});
+
+describe('TLS identity: a coordinator probed on its primary address presents the certificate of the cluster name', () => {
+  let server: TestServer;
+  let tls: TestCertificates;
+  beforeAll(async () => {
+    // Issued as infra/ asks: the coordinator ENI's address and the cluster's DNS name — not the primary address.
+    tls = await makeCertificates({ dns: ['analytics'], ips: ['10.42.1.10'] });
+    server = await startTestServer({ tls });
+    server.respond(() => ({ status: 200, body: fixture('v1-info.json') }));
+  });
+  afterAll(() => server.close());
+
+  it('fails verification against the primary address (ERR_TLS_CERT_ALTNAME_INVALID) without a server name', async () => {
+    const error = await new TrinoClient({ baseUrl: server.url, user: 'sentinel', caPem: tls.caPem })
+      .getInfo()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrinoConnectionError);
+    expect(error).toMatchObject({ context: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } });
+  });
+
+  it('verifies against the cluster name carried by the certificate, verification still on', async () => {
+    const client = new TrinoClient({
+      baseUrl: server.url,
       user: 'sentinel',
-      auth: { type: 'basic', username: 'sentinel', password: PASSWORD },
+      caPem: tls.caPem,
+      tlsServerName: 'analytics',
     });
-    await coordinator.forNode(`${server.url}/v1/status`, { auth: { type: 'none' } }).getState();
-    expect(server.received[0]).toMatchObject({ path: '/v1/info/state' });
-    expect(server.received[0]?.headers.authorization).toBeUndefined();
-    expect(server.received[0]?.headers['x-trino-user']).toBe('sentinel');
+    await expect(client.getInfo()).resolves.toMatchObject({ coordinator: true });
+    await expect(client.forNode(server.url).getInfo()).resolves.toMatchObject({ coordinator: true });
+  });
+
+  it.each([
+    ['a name the certificate does not carry', { tlsServerName: 'other-cluster' }],
+    ['a certificate from another CA', { tlsServerName: 'analytics', caPem: undefined }],
+  ])('still refuses %s', async (_, overrides) => {
+    const options = { baseUrl: server.url, user: 'sentinel', caPem: tls.caPem, ...overrides };
+    const error = await new TrinoClient(options).getInfo().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrinoConnectionError);
   });
 });

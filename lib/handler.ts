@@ -1,0 +1,73 @@
+/**
+ * One way to define a Lambda handler: middy with the shared logger (event logging off in code, whatever
+ * `POWERTOOLS_LOGGER_LOG_EVENT` says: events carry lifecycle action tokens and shared secrets), zod validation of the
+ * inbound event, and middy's early-timeout `signal`, which the run function passes to every Trino and AWS call so
+ * that a handler stops before its Lambda timeout instead of being killed mid-call.
+ *
+ * @module
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type * as z from 'zod';
+import { HandlerTimeoutError, ValidationError } from './errors.ts';
+import { logger } from './logger.ts';
+import { parseEvent } from './middleware.ts';
+
+/** What a run function gets besides its input and dependencies. */
+export interface Invocation {
+  /** Aborted {@link HANDLER_STOP_MARGIN_MS} before the Lambda timeout: pass it to every Trino and AWS call. */
+  readonly signal: AbortSignal;
+  readonly context: Context;
+}
+
+/** How long before the Lambda timeout the signal aborts and the handler fails with {@link HandlerTimeoutError}, ms. */
+export const HANDLER_STOP_MARGIN_MS = 1_000;
+
+/** A Lambda handler: `(event, context) → result`. */
+export type LambdaHandler<R> = (event: unknown, context: Context) => Promise<R>;
+
+/**
+ * Defines a handler: validate the event with `schema` (a {@link ValidationError} names every failing field;
+ * nothing runs), then `run(input, deps, { signal, context })`.
+ * @param spec.schema - zod schema of the inbound event; `run` receives its parsed output type.
+ * @param spec.source - What the event is, for the validation error (e.g. `"EventBridge scheduled event"`).
+ * @param spec.run - The handler body: gather → decide → act.
+ * @param deps - A function giving the dependencies (called per invocation: build them once and cache).
+ * @throws ValidationError on a bad event; HandlerTimeoutError when the Lambda timeout is near; whatever `run` throws.
+ * @example export const handler = defineHandler({ schema: ScheduledEventSchema, source: 'EventBridge scheduled event', run }, getDefaultDeps);
+ */
+export function defineHandler<S extends z.ZodType, D, R>(
+  spec: {
+    readonly schema: S;
+    readonly source: string;
+    readonly run: (input: z.output<S>, deps: D, invocation: Invocation) => Promise<R>;
+    /**
+     * Answer for an event that does not validate, instead of throwing (a caller that needs an answer whatever
+     * happens, e.g. Auto Scaling's custom termination policy). The validation error is logged.
+     */
+    readonly onInvalid?: (event: unknown, error: ValidationError) => R;
+  },
+  deps: () => D,
+): LambdaHandler<R> {
+  return middy<unknown, R>({
+    timeoutEarlyInMillis: HANDLER_STOP_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new HandlerTimeoutError(
+        `Stopped ${HANDLER_STOP_MARGIN_MS} ms before the Lambda timeout; every call in flight was aborted`,
+      );
+    },
+  })
+    .use(injectLambdaContext(logger, { logEvent: false }))
+    .handler(async (event, context, { signal }) => {
+      let input: z.output<S>;
+      try {
+        input = parseEvent(spec.schema, spec.source, event);
+      } catch (error) {
+        if (spec.onInvalid === undefined || !(error instanceof ValidationError)) throw error;
+        logger.error('Invalid event answered without running', { error: error.message });
+        return spec.onInvalid(event, error);
+      }
+      return spec.run(input, deps(), { signal, context });
+    });
+}
