@@ -8,16 +8,15 @@
  *
  * @module
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import middy from '@middy/core';
 import pLimit from 'p-limit';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
+import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoError } from '../../lib/errors.ts';
+import { defineHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import type { Metric } from '../../lib/metrics.ts';
-import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import type { MBean } from '../../lib/trino/schemas.ts';
@@ -133,7 +132,7 @@ export function memoryFromMBean(mbean: MBean): ClusterMemory | undefined {
  * @returns What was published; see {@link MetricsCycleResult}.
  * @throws AwsError when PutMetricData fails (the scheduled invocation is retried by Lambda's async retries).
  */
-export async function runMetricsCycle(deps: MetricsDeps): Promise<MetricsCycleResult> {
+export async function runMetricsCycle(deps: MetricsDeps, call: AwsCall = {}): Promise<MetricsCycleResult> {
   const client = await deps.trino();
   const observation = await observeCluster(client, deps.config.WORKER_STATUS_CONCURRENCY);
   const now = deps.now();
@@ -142,12 +141,17 @@ export async function runMetricsCycle(deps: MetricsDeps): Promise<MetricsCycleRe
     { windowMs: deps.config.METRICS_WINDOW_MS, maxUsers: deps.config.METRICS_MAX_USERS },
     now,
   );
-  const calls = await publishMetrics(deps.cloudwatch, metrics, {
-    namespace: deps.config.METRICS_NAMESPACE,
-    clusterName: deps.config.CLUSTER_NAME,
-    timestamp: new Date(now),
-    storageResolution: deps.config.METRICS_HIGH_RESOLUTION ? 1 : 60,
-  });
+  const calls = await publishMetrics(
+    deps.cloudwatch,
+    metrics,
+    {
+      namespace: deps.config.METRICS_NAMESPACE,
+      clusterName: deps.config.CLUSTER_NAME,
+      timestamp: new Date(now),
+      storageResolution: deps.config.METRICS_HIGH_RESOLUTION ? 1 : 60,
+    },
+    call,
+  );
   const summary = clusterLevel(metrics);
   logger.info('Published cluster metrics', { metrics: summary, count: metrics.length, calls });
   return {
@@ -187,14 +191,18 @@ export function getDefaultDeps(): MetricsDeps {
 }
 
 /**
- * Builds the middy handler.
- * @param deps - Injected dependencies, or a function building them lazily (default {@link getDefaultDeps}).
+ * Builds the handler.
+ * @param deps - A function giving the dependencies (default {@link getDefaultDeps}).
  */
-export function makeHandler(deps: MetricsDeps | (() => MetricsDeps) = getDefaultDeps) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent(ScheduledEventSchema, 'EventBridge scheduled event'))
-    .handler(async () => runMetricsCycle(typeof deps === 'function' ? deps() : deps));
+export function makeHandler(deps: () => MetricsDeps = getDefaultDeps) {
+  return defineHandler(
+    {
+      schema: ScheduledEventSchema,
+      source: 'EventBridge scheduled event',
+      run: (_event, d: MetricsDeps, { signal }) => runMetricsCycle(d, { signal }),
+    },
+    deps,
+  );
 }
 
 /** Lambda entry point. */

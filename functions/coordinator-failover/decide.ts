@@ -11,15 +11,17 @@
  * @module
  */
 
-/** A coordinator instance as the failover sees it. */
+/**
+ * A member of the coordinator Auto Scaling group as the failover sees it. Standbys are chosen by what is true —
+ * in the group and `InService`, running, not holding the ENI, answering as a coordinator — never by a role tag
+ * (nothing would keep such a tag true across boots and replacements).
+ */
 export interface CoordinatorCandidate {
   readonly instanceId: string;
   /** EC2 state name. */
   readonly state: string;
-  /** `trino-sentinel:role` tag: `coordinator` (active) or `standby`. */
-  readonly role?: string;
-  /** `trino-sentinel:cluster` tag. */
-  readonly cluster?: string;
+  /** Auto Scaling lifecycle state (`InService`, `Pending`, `Terminating`, `Standby`, …). */
+  readonly lifecycleState: string;
   /** `GET /v1/info` on its primary address answered `starting:false` with `coordinator:true`. */
   readonly healthy: boolean;
   /** Launch time, epoch ms (older standbys are warmer: preferred). */
@@ -28,13 +30,13 @@ export interface CoordinatorCandidate {
 }
 
 /**
- * Chooses the standby to promote: running, tagged `standby` of this cluster, healthy on its primary address;
- * same AZ as the ENI first (an ENI can only attach in its own AZ), then the longest-running.
+ * Chooses the standby to promote: `InService` in the coordinator group, running, not the ENI's holder, healthy on
+ * its primary address; same AZ as the ENI (an ENI attaches only in its own AZ), then the longest-running.
+ * @param excludeInstanceId - The ENI's current (failed) holder.
  * @returns The chosen instance id, or `undefined` when there is none (raise the alarm, scale out, wait).
  */
 export function chooseStandby(
   candidates: readonly CoordinatorCandidate[],
-  clusterName: string,
   eniAvailabilityZone: string | undefined,
   excludeInstanceId?: string,
 ): string | undefined {
@@ -42,8 +44,7 @@ export function chooseStandby(
     (c) =>
       c.instanceId !== excludeInstanceId &&
       c.state === 'running' &&
-      c.role === 'standby' &&
-      c.cluster === clusterName &&
+      c.lifecycleState === 'InService' &&
       c.healthy &&
       (eniAvailabilityZone === undefined ||
         c.availabilityZone === undefined ||
@@ -59,6 +60,8 @@ export interface FencePlan {
   readonly forceDetach: boolean;
   /** What to do with the failed instance once the ENI is detached. */
   readonly instanceAction: 'TERMINATE' | 'STOP' | 'NONE';
+  /** The failed instance is a member of the coordinator group (terminated through the group). */
+  readonly inAutoScalingGroup: boolean;
 }
 
 /**
@@ -77,11 +80,14 @@ export function planFence(input: {
 }): FencePlan {
   const impaired = input.instanceStatus === 'impaired' || input.instanceState !== 'running';
   const forceDetach = impaired || !input.processAnswers;
-  if (input.drill && input.processAnswers && !impaired) return { forceDetach: false, instanceAction: 'NONE' };
-  if (input.instanceState === 'terminated' || input.instanceState === 'shutting-down') {
-    return { forceDetach, instanceAction: 'NONE' };
+  const inAutoScalingGroup = input.inAutoScalingGroup;
+  if (input.drill && input.processAnswers && !impaired) {
+    return { forceDetach: false, instanceAction: 'NONE', inAutoScalingGroup };
   }
-  return { forceDetach, instanceAction: input.inAutoScalingGroup ? 'TERMINATE' : 'STOP' };
+  if (input.instanceState === 'terminated' || input.instanceState === 'shutting-down') {
+    return { forceDetach, instanceAction: 'NONE', inAutoScalingGroup };
+  }
+  return { forceDetach, instanceAction: inAutoScalingGroup ? 'TERMINATE' : 'STOP', inAutoScalingGroup };
 }
 
 /** ENI attachment as EC2 reports it (`DescribeNetworkInterfaces`). */
@@ -97,25 +103,31 @@ export interface EniView {
   };
 }
 
+/** Steps while waiting for a detach. `MOVED`: the ENI carries another attachment than the plan's (stand down). */
+export const DETACH_STEPS = ['DETACHED', 'WAIT', 'FORCE', 'GIVE_UP', 'MOVED'] as const;
 /** Next step while waiting for a detach. */
-export type DetachStep = 'DETACHED' | 'WAIT' | 'FORCE' | 'GIVE_UP';
+export type DetachStep = (typeof DETACH_STEPS)[number];
 
 /**
- * Decides while waiting for the ENI to detach from the failed instance.
+ * Decides while waiting for the ENI to detach from the failed instance. Only the planned attachment is ever
+ * detached: an ENI attached under another attachment id was moved by someone else (another execution, a drill),
+ * so this execution stands down (`MOVED`) instead of ripping it off the coordinator just promoted.
  * @param eni - Current view.
+ * @param plannedAttachmentId - The attachment the plan detaches.
  * @param elapsedMs - Since the detach request.
  * @param forced - Whether a forced detach was already sent.
  * @param policy - `forceAfterMs` (escalate a stuck normal detach), `giveUpAfterMs` (fail the execution, alarm).
  */
 export function decideDetach(
   eni: EniView,
+  plannedAttachmentId: string | undefined,
   elapsedMs: number,
   forced: boolean,
   policy: { readonly forceAfterMs: number; readonly giveUpAfterMs: number },
 ): DetachStep {
-  if (eni.status === 'available' && (eni.attachment === undefined || eni.attachment.status === 'detached')) {
-    return 'DETACHED';
-  }
+  const attachment = eni.attachment?.status === 'detached' ? undefined : eni.attachment;
+  if (eni.status === 'available' && attachment === undefined) return 'DETACHED';
+  if (attachment !== undefined && attachment.attachmentId !== plannedAttachmentId) return 'MOVED';
   if (elapsedMs >= policy.giveUpAfterMs) return 'GIVE_UP';
   if (!forced && elapsedMs >= policy.forceAfterMs) return 'FORCE';
   return 'WAIT';
@@ -123,19 +135,25 @@ export function decideDetach(
 
 /**
  * Guards the attach: only an unattached ENI may be attached (EC2 refuses otherwise; moto does not, so we check).
- * @returns `ATTACH`, `ALREADY_ATTACHED` (to the target: idempotent retry), or `REFUSE` (attached elsewhere).
+ * @returns `ATTACH`; `ALREADY_ATTACHED` (to the target: an idempotent retry); `MOVED` (attached to another
+ *   instance: another actor moved it, stand down); `REFUSE` (no attachment but not `available`, e.g. still
+ *   `detaching`: fail loudly rather than guess).
  */
 export function decideAttach(
   eni: EniView,
   targetInstanceId: string,
-): 'ATTACH' | 'ALREADY_ATTACHED' | 'REFUSE' {
+): 'ATTACH' | 'ALREADY_ATTACHED' | 'MOVED' | 'REFUSE' {
   const attachment = eni.attachment;
   if (attachment === undefined || attachment.status === 'detached')
     return eni.status === 'available' ? 'ATTACH' : 'REFUSE';
-  if (attachment.instanceId === targetInstanceId && attachment.status !== 'detaching')
-    return 'ALREADY_ATTACHED';
-  return 'REFUSE';
+  if (attachment.instanceId === targetInstanceId) {
+    return attachment.status === 'detaching' ? 'REFUSE' : 'ALREADY_ATTACHED';
+  }
+  return 'MOVED';
 }
+
+/** Steps of the serving check. */
+export const SERVING_STEPS = ['SERVING', 'WAIT', 'TIMEOUT'] as const;
 
 /**
  * Whether the new coordinator is serving: it answers on the ENI address and the workers have re-announced.
@@ -150,7 +168,7 @@ export function decideServing(input: {
   readonly minimumWorkers: number;
   readonly elapsedMs: number;
   readonly timeoutMs: number;
-}): 'SERVING' | 'WAIT' | 'TIMEOUT' {
+}): (typeof SERVING_STEPS)[number] {
   const needed =
     input.minimumWorkers > 0 ? Math.min(input.baselineWorkers, input.minimumWorkers) : input.baselineWorkers;
   if (input.answersOnEni && input.workers >= needed) return 'SERVING';
@@ -176,7 +194,6 @@ export interface ActiveObservation {
 export interface FailoverObservation {
   readonly mode: FailoverMode;
   readonly dryRun: boolean;
-  readonly clusterName: string;
   /** Attachment id the trigger saw (the lock's key); undefined for a manual start. */
   readonly expectedAttachmentId?: string;
   readonly eni: EniView & { readonly availabilityZone?: string };
@@ -193,7 +210,15 @@ export interface FailoverObservation {
  * - `ALREADY_MOVED`: the ENI is no longer on the attachment the trigger saw: another execution moved it.
  * - `ACTIVE_HEALTHY`: an automatic failover found the active coordinator healthy again: stand down.
  */
-export type FailoverAction = 'FAILOVER' | 'DRY_RUN' | 'NO_STANDBY' | 'ALREADY_MOVED' | 'ACTIVE_HEALTHY';
+export const FAILOVER_ACTIONS = [
+  'FAILOVER',
+  'DRY_RUN',
+  'NO_STANDBY',
+  'ALREADY_MOVED',
+  'ACTIVE_HEALTHY',
+] as const;
+/** See {@link FAILOVER_ACTIONS}. */
+export type FailoverAction = (typeof FAILOVER_ACTIONS)[number];
 
 /** The plan, as reported by a dry run and followed by a real one. */
 export interface FailoverPlan {
@@ -240,12 +265,7 @@ export function planFailover(observation: FailoverObservation): FailoverPlan {
       steps: [],
     };
   }
-  const standbyInstanceId = chooseStandby(
-    observation.candidates,
-    observation.clusterName,
-    eni.availabilityZone,
-    active?.instanceId,
-  );
+  const standbyInstanceId = chooseStandby(observation.candidates, eni.availabilityZone, active?.instanceId);
   const fence =
     active === undefined
       ? undefined
@@ -272,7 +292,7 @@ export function planFailover(observation: FailoverObservation): FailoverPlan {
       ? 'no healthy standby: raise the alarm, scale the coordinator group out, wait for one'
       : `attach the ENI to standby ${standbyInstanceId} and wait for attached`,
     'wait until the coordinator answers on the ENI address and the workers have re-announced',
-    'swap the role tags, publish FailoverDurationSeconds, notify',
+    'publish FailoverDurationSeconds, notify',
   ];
   const common = {
     ...(active === undefined ? {} : { failedInstanceId: active.instanceId }),
@@ -305,13 +325,15 @@ export function planFailover(observation: FailoverObservation): FailoverPlan {
   };
 }
 
+/** Steps while waiting for the attach. `MOVED`: the ENI went to another instance (another actor won; stand down). */
+export const ATTACH_STEPS = ['ATTACHED', 'WAIT', 'MOVED', 'TIMEOUT'] as const;
 /** Next step while waiting for the ENI to be attached to the standby. */
-export type AttachStep = 'ATTACHED' | 'WAIT' | 'LOST' | 'TIMEOUT';
+export type AttachStep = (typeof ATTACH_STEPS)[number];
 
 /**
  * Decides while waiting for the attach to complete.
- * @returns `ATTACHED` (attachment to the target `attached`), `LOST` (attached to another instance: someone else
- *   won; fail loudly), `TIMEOUT` after `timeoutMs`, else `WAIT`.
+ * @returns `ATTACHED` (attachment to the target `attached`), `MOVED` (attached to another instance: someone else
+ *   won; stand down), `TIMEOUT` after `timeoutMs`, else `WAIT`.
  */
 export function decideAttachWait(
   eni: EniView,
@@ -321,7 +343,7 @@ export function decideAttachWait(
 ): AttachStep {
   const attachment = eni.attachment;
   if (attachment?.instanceId === targetInstanceId && attachment.status === 'attached') return 'ATTACHED';
-  if (attachment?.instanceId !== undefined && attachment.instanceId !== targetInstanceId) return 'LOST';
+  if (attachment?.instanceId !== undefined && attachment.instanceId !== targetInstanceId) return 'MOVED';
   return elapsedMs >= timeoutMs ? 'TIMEOUT' : 'WAIT';
 }
 
@@ -393,5 +415,49 @@ export function failoverReport(times: FailoverTimes): FailoverReport {
     ...(workersBackAfterMs === undefined ? {} : { workersBackAfterMs }),
     ...(times.servingAtMs === undefined ? {} : { controlPlaneMs: times.servingAtMs - times.startedAtMs }),
     totalMs: times.endedAtMs - times.failureAtMs,
+  };
+}
+
+/**
+ * What a failed execution does with the ENI before it fails (NotifyFailure): a failover that stopped after its
+ * detach (a timeout, an error) must not leave the cluster headless.
+ * @param eni - Current view.
+ * @param candidates - The coordinator group's members, probed.
+ * @param oldHolder - The instance the plan detached from, and whether it answers as a coordinator now.
+ * @returns `ATTACH` to a healthy standby (preferred) or to the old holder when it answers; `NONE` when the ENI is
+ *   attached (nothing to recover) or nobody can take it (the alarm says so).
+ */
+export function decideRecovery(
+  eni: EniView & { readonly availabilityZone?: string },
+  candidates: readonly CoordinatorCandidate[],
+  oldHolder: { readonly instanceId: string; readonly answers: boolean; readonly state: string } | undefined,
+):
+  | { readonly action: 'ATTACH'; readonly instanceId: string; readonly reason: string }
+  | { readonly action: 'NONE'; readonly reason: string } {
+  const attachment = eni.attachment?.status === 'detached' ? undefined : eni.attachment;
+  if (attachment !== undefined || eni.status !== 'available') {
+    return {
+      action: 'NONE',
+      reason: `The ENI is ${eni.status}${attachment ? ` on ${attachment.instanceId}` : ''}: nothing to recover`,
+    };
+  }
+  const standby = chooseStandby(candidates, eni.availabilityZone, oldHolder?.instanceId);
+  if (standby !== undefined) {
+    return {
+      action: 'ATTACH',
+      instanceId: standby,
+      reason: `The ENI was left detached: attaching it to healthy standby ${standby}`,
+    };
+  }
+  if (oldHolder?.answers && oldHolder.state === 'running') {
+    return {
+      action: 'ATTACH',
+      instanceId: oldHolder.instanceId,
+      reason: `The ENI was left detached and no standby is healthy: giving it back to ${oldHolder.instanceId}, which answers`,
+    };
+  }
+  return {
+    action: 'NONE',
+    reason: 'The ENI is detached and no coordinator can take it: the cluster is headless',
   };
 }

@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { envBool, envInt } from '../../lib/config.ts';
 import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
+import { ATTACH_STEPS, DETACH_STEPS, FAILOVER_ACTIONS, SERVING_STEPS } from './decide.ts';
 
 /**
  * Environment (plus {@link TrinoConnectionEnvSchema}; `TRINO_URL` is the coordinator ENI's address, the one clients
@@ -16,8 +17,8 @@ import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
  * - `PRIMARY_URL_TEMPLATE` (`https://{privateIp}:8443`): a coordinator instance's own address (`{privateIp}`,
  *   `{tag:<Key>}`), used to check standbys and the failed coordinator's process.
  * - `ENI_DEVICE_INDEX` (1): the device index the ENI is attached at.
- * - `COORDINATOR_ASG_NAME`: the coordinator/standby group; scaled out when no standby exists, and the failed
- *   instance is terminated in it (the group replaces it as a new standby).
+ * - `COORDINATOR_ASG_NAME` (required): the coordinator group; standbys are its InService members, it is scaled
+ *   out when no standby exists, and the failed instance is terminated in it (the group replaces it).
  * - `WORKER_ASG_NAME`: its InService count is the worker baseline that must re-announce; else `MIN_WORKERS`.
  * - `MIN_WORKERS` (0): workers that must re-announce (0: the worker group's InService count, or none).
  * - `DETACH_FORCE_AFTER_MS` (10000), `DETACH_GIVE_UP_AFTER_MS` (120000), `ATTACH_TIMEOUT_MS` (60000),
@@ -31,7 +32,7 @@ export const FailoverEnvSchema = TrinoConnectionEnvSchema.extend({
   COORDINATOR_ENI_ID: z.string().regex(/^eni-[0-9a-f]{8,17}$/, 'must be an ENI id (eni-…)'),
   PRIMARY_URL_TEMPLATE: z.string().min(1).default('https://{privateIp}:8443'),
   ENI_DEVICE_INDEX: envInt(1, 15).default(1),
-  COORDINATOR_ASG_NAME: z.string().min(1).optional(),
+  COORDINATOR_ASG_NAME: z.string().min(1),
   WORKER_ASG_NAME: z.string().min(1).optional(),
   MIN_WORKERS: envInt(0, 10_000).default(0),
   DETACH_FORCE_AFTER_MS: envInt(0, 600_000).default(10_000),
@@ -71,11 +72,12 @@ export type FailoverInput = z.infer<typeof FailoverInputSchema>;
 const FencePlanSchema = z.object({
   forceDetach: z.boolean(),
   instanceAction: z.enum(['TERMINATE', 'STOP', 'NONE']),
+  inAutoScalingGroup: z.boolean().default(false),
 });
 
 /** The plan as carried in the state ({@link import('./decide.ts').FailoverPlan}). */
 export const PlanSchema = z.object({
-  action: z.enum(['FAILOVER', 'DRY_RUN', 'NO_STANDBY', 'ALREADY_MOVED', 'ACTIVE_HEALTHY']),
+  action: z.enum(FAILOVER_ACTIONS),
   reason: z.string(),
   failedInstanceId: z.string().optional(),
   attachmentId: z.string().optional(),
@@ -98,11 +100,13 @@ export const FailoverStateSchema = FailoverInputSchema.extend({
   standbyWaits: z.number().int().nonnegative().default(0),
   standbyWaitSeconds: z.number().int().positive(),
   giveUp: z.boolean().default(false),
+  /** The desired capacity this execution scaled the coordinator group out to (undone when fencing). */
+  scaledOutTo: z.number().int().positive().optional(),
   detach: z
     .object({
       requestedAtMs: z.number(),
       forced: z.boolean(),
-      step: z.enum(['DETACHED', 'WAIT', 'FORCE', 'GIVE_UP']),
+      step: z.enum(DETACH_STEPS),
       detachedAtMs: z.number().optional(),
     })
     .optional(),
@@ -111,14 +115,14 @@ export const FailoverStateSchema = FailoverInputSchema.extend({
     .object({
       requestedAtMs: z.number(),
       attachmentId: z.string().optional(),
-      step: z.enum(['ATTACHED', 'WAIT', 'LOST', 'TIMEOUT']),
+      step: z.enum(ATTACH_STEPS),
       attachedAtMs: z.number().optional(),
     })
     .optional(),
   serving: z
     .object({
       firstCheckAtMs: z.number(),
-      step: z.enum(['SERVING', 'WAIT', 'TIMEOUT']),
+      step: z.enum(SERVING_STEPS),
       servingAtMs: z.number().optional(),
       workersBackAtMs: z.number().optional(),
       workers: z.number().int().nonnegative(),
@@ -130,3 +134,28 @@ export const FailoverStateSchema = FailoverInputSchema.extend({
 });
 /** Parsed {@link FailoverStateSchema}. */
 export type FailoverState = z.infer<typeof FailoverStateSchema>;
+
+/** Task names of the failover state machine, each a key of the task registry (./registry.ts). */
+export const FAILOVER_TASK_NAMES = [
+  'PlanFailover',
+  'AwaitStandby',
+  'DetachEni',
+  'CheckDetach',
+  'FenceFailed',
+  'AttachEni',
+  'CheckAttach',
+  'CheckServing',
+  'CompleteFailover',
+  'NotifyFailure',
+] as const;
+/** See {@link FAILOVER_TASK_NAMES}. */
+export type FailoverTaskName = (typeof FAILOVER_TASK_NAMES)[number];
+
+/**
+ * What every Task state sends the one failover function: `{"task": "<name>", "state.$": "$"}` (ASL `Parameters`).
+ * PlanFailover's state is the execution input on first entry, the state afterwards.
+ */
+export const FailoverTaskInputSchema = z.object({
+  task: z.enum(FAILOVER_TASK_NAMES),
+  state: z.unknown(),
+});

@@ -1,37 +1,44 @@
 /**
  * coordinator-health: scheduled every minute, probes the active coordinator through the coordinator ENI's address
  * every `PROBE_INTERVAL_MS` for `LOOP_DURATION_MS` inside one invocation (cheaper than a Step Functions loop at
- * 5 s: one 128 MB invocation per minute), publishes `CoordinatorHealthy` (0/1, 1-second resolution) every round,
- * and on a *confirmed* failure ({@link assessRound}: N failed probes and an independent signal) starts the failover
+ * 5 s: one 128 MB invocation per minute), publishes `CoordinatorHealthy` (0/1 per round, sent as one statistic set
+ * per invocation and on a confirmed failure: one `PutMetricData` call a minute, not twelve), and on a *confirmed*
+ * failure ({@link assessRound}: N failed probes and an independent signal, never an unknown) starts the failover
  * state machine — or, with `AUTO_FAILOVER=false`, only alarms and notifies.
  *
- * The failover execution is named `failover-<cluster>-<ENI attachment id>`: a second trigger for the same failure
- * gets `ExecutionAlreadyExists` from Step Functions, so two triggers can never run two failovers (the lock).
+ * The lock ({@link startExecutionOnce}): a failover starts only when no execution of the failover state machine is
+ * RUNNING; names are unique per minute ({@link failoverExecutionName}), so a closed execution never blocks the next
+ * failure. A confirmed failure that starts nothing although it should (`NAME_TAKEN`, or the start failed) publishes
+ * `FailoverNotStarted`, which alarms.
  *
  * @module
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import {
-  DescribeInstanceStatusCommand,
-  DescribeNetworkInterfacesCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import middy from '@middy/core';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
-import { describeInstance } from '../../lib/aws/ec2.ts';
+import {
+  type AwsCall,
+  describeEni,
+  describeInstance,
+  type EniState,
+  instanceStatus,
+} from '../../lib/aws/ec2.ts';
+import { type Observed, observe } from '../../lib/aws/observed.ts';
+import { type StartOutcome, startExecutionOnce } from '../../lib/aws/sfn.ts';
+import { publishNotification } from '../../lib/aws/sns.ts';
 import { loadConfig } from '../../lib/config.ts';
+import { defineHandler, type Invocation } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
-import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
 import {
   assessRound,
   type DetectorState,
+  failoverExecutionName,
   HEALTHY,
   type HealthVerdict,
   type ProbeResult,
@@ -57,62 +64,81 @@ export interface HealthRunResult {
   readonly rounds: number;
   readonly unhealthyRounds: number;
   readonly verdict: HealthVerdict | undefined;
-  readonly failover: 'NONE' | 'STARTED' | 'ALREADY_RUNNING' | 'NOTIFIED_ONLY';
+  readonly failover: 'NONE' | 'STARTED' | 'ALREADY_RUNNING' | 'NOT_STARTED' | 'NOTIFIED_ONLY';
   readonly executionName?: string;
   readonly state: DetectorState;
 }
 
-/** Probes `GET /v1/info` once. Source: Trino `GET /v1/info`, io.trino.server.ServerInfoResource. */
-export async function probe(client: TrinoClient, timeoutMs: number): Promise<ProbeResult> {
+/**
+ * Probes `GET /v1/info` once. Source: Trino `GET /v1/info`, io.trino.server.ServerInfoResource.
+ * @returns `OK` (`starting:false`), `STARTING`, or `FAILED` (timeout, refused, TLS, non-2xx, bad body).
+ */
+export async function probe(
+  client: TrinoClient,
+  timeoutMs: number,
+  call: AwsCall = {},
+): Promise<ProbeResult> {
   try {
-    return (await client.getInfo({ timeoutMs })).starting ? 'STARTING' : 'OK';
+    return (await client.getInfo({ timeoutMs, ...(call.signal ? { signal: call.signal } : {}) })).starting
+      ? 'STARTING'
+      : 'OK';
   } catch {
     return 'FAILED';
   }
 }
 
-interface ActiveCoordinator {
+interface Holder {
   readonly attachmentId: string;
   readonly instanceId: string;
 }
 
-async function activeCoordinator(deps: HealthDeps): Promise<ActiveCoordinator | undefined> {
-  const out = await deps.ec2.send(
-    new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [deps.config.COORDINATOR_ENI_ID] }),
-  );
-  const attachment = out.NetworkInterfaces?.[0]?.Attachment;
-  return attachment?.AttachmentId && attachment.InstanceId
-    ? { attachmentId: attachment.AttachmentId, instanceId: attachment.InstanceId }
-    : undefined;
+/** The ENI's holder as observed: attached (with whom), detached, or unknown. */
+function holderOf(eni: Observed<EniState>): Observed<Holder | undefined> {
+  if (!eni.known) return eni;
+  const a = eni.value.attachment;
+  return {
+    known: true,
+    value:
+      a?.instanceId !== undefined && a.status !== 'detached' && a.status !== 'detaching'
+        ? { attachmentId: a.attachmentId, instanceId: a.instanceId }
+        : undefined,
+  };
 }
 
-async function secondSignal(deps: HealthDeps, client: TrinoClient, active: ActiveCoordinator | undefined) {
-  if (active === undefined) return { instanceState: 'detached' };
+/** Gathers the independent signals of one failed round; every failed read is UNKNOWN, never a definite value. */
+async function secondSignals(
+  deps: HealthDeps,
+  client: TrinoClient,
+  holder: Observed<Holder | undefined>,
+  call: AwsCall,
+): Promise<Omit<ProbeRound, 'atMs' | 'viaEni'>> {
+  if (!holder.known) return { eni: 'UNKNOWN' };
+  if (holder.value === undefined) return { eni: 'DETACHED' };
+  const id = holder.value.instanceId;
   const [instance, status] = await Promise.all([
-    describeInstance(deps.ec2, active.instanceId).catch(() => undefined),
-    deps.ec2
-      .send(
-        new DescribeInstanceStatusCommand({ InstanceIds: [active.instanceId], IncludeAllInstances: true }),
-      )
-      .then((out) => out.InstanceStatuses?.[0])
-      .catch(() => undefined),
+    observe(() => describeInstance(deps.ec2, id, call)),
+    observe(() => instanceStatus(deps.ec2, id, call)),
   ]);
-  const signal: Omit<ProbeRound, 'atMs' | 'viaEni'> = {
-    instanceState: instance?.state ?? status?.InstanceState?.Name ?? 'terminated',
-    ...(status?.InstanceStatus?.Status === 'impaired' || status?.SystemStatus?.Status === 'impaired'
-      ? { instanceStatus: 'impaired' }
-      : {}),
+  const base = {
+    eni: 'ATTACHED' as const,
+    // describeInstance throws InstanceGoneError for a terminated or unknown instance: that is a definite reading.
+    instanceState: instance.known
+      ? instance.value.state
+      : /InstanceGoneError/.test(instance.reason)
+        ? 'terminated'
+        : ('UNKNOWN' as const),
+    instanceStatus: status.known ? status.value : ('UNKNOWN' as const),
   };
-  if (instance === undefined) return signal;
+  if (!instance.known) return base;
   let primaryUrl: string;
   try {
-    primaryUrl = instanceUrl(deps.config.PRIMARY_URL_TEMPLATE, instance);
+    primaryUrl = instanceUrl(deps.config.PRIMARY_URL_TEMPLATE, instance.value);
   } catch {
-    return signal;
+    return { ...base, viaPrimary: 'UNKNOWN' };
   }
   const primary = client.forNode(primaryUrl);
   try {
-    return { ...signal, viaPrimary: await probe(primary, deps.config.PROBE_TIMEOUT_MS) };
+    return { ...base, viaPrimary: await probe(primary, deps.config.PROBE_TIMEOUT_MS, call) };
   } finally {
     primary.close();
   }
@@ -122,12 +148,15 @@ async function secondSignal(deps: HealthDeps, client: TrinoClient, active: Activ
 let carried: DetectorState = HEALTHY;
 
 /**
- * Runs the probe loop of one invocation.
+ * Runs the probe loop of one invocation: gather → {@link assessRound} → publish, until a confirmed failure or the
+ * loop's duration is used up.
  * @param initial - Detector state to start from (default: the container's carried state).
+ * @param call - The handler's abort signal (stops the loop before the Lambda timeout).
  */
 export async function runHealthLoop(
   deps: HealthDeps,
   initial: DetectorState = carried,
+  call: AwsCall = {},
 ): Promise<HealthRunResult> {
   const client = await deps.coordinator();
   const start = deps.now();
@@ -136,108 +165,152 @@ export async function runHealthLoop(
   let rounds = 0;
   let unhealthyRounds = 0;
   const policy = { failuresToConfirm: deps.config.FAILURES_TO_CONFIRM };
+  const publishHealth = () =>
+    rounds === 0
+      ? Promise.resolve()
+      : publishMetrics(
+          deps.cloudwatch,
+          [
+            {
+              name: 'CoordinatorHealthy',
+              unit: 'Count',
+              value: unhealthyRounds === 0 ? 1 : 0,
+              statistics: {
+                sampleCount: rounds,
+                sum: rounds - unhealthyRounds,
+                minimum: unhealthyRounds > 0 ? 0 : 1,
+                maximum: unhealthyRounds < rounds ? 1 : 0,
+              },
+            },
+          ],
+          {
+            namespace: deps.config.METRICS_NAMESPACE,
+            clusterName: deps.config.CLUSTER_NAME,
+            timestamp: new Date(start),
+          },
+          call,
+        ).then(
+          () => undefined,
+          (error: unknown) => logger.warn('Could not publish CoordinatorHealthy', { error: String(error) }),
+        );
   for (;;) {
     const roundStart = deps.now();
-    const viaEni = await probe(client, deps.config.PROBE_TIMEOUT_MS);
+    const viaEni = await probe(client, deps.config.PROBE_TIMEOUT_MS, call);
     let round: ProbeRound = { atMs: roundStart, viaEni };
-    let active: ActiveCoordinator | undefined;
+    let holder: Observed<Holder | undefined> | undefined;
     if (viaEni !== 'OK') {
-      active = await activeCoordinator(deps).catch(() => undefined);
-      round = { ...round, ...(await secondSignal(deps, client, active)) };
+      holder = holderOf(await observe(() => describeEni(deps.ec2, deps.config.COORDINATOR_ENI_ID, call)));
+      round = { ...round, ...(await secondSignals(deps, client, holder, call)) };
     }
     verdict = assessRound(state, round, policy);
     state = verdict.state;
     rounds += 1;
     if (!verdict.healthy) unhealthyRounds += 1;
-    await publishMetrics(
-      deps.cloudwatch,
-      [{ name: 'CoordinatorHealthy', unit: 'Count', value: verdict.healthy ? 1 : 0 }],
-      {
-        namespace: deps.config.METRICS_NAMESPACE,
-        clusterName: deps.config.CLUSTER_NAME,
-        timestamp: new Date(roundStart),
-        storageResolution: 1,
-      },
-    ).catch((error: unknown) =>
-      logger.warn('Could not publish CoordinatorHealthy', { error: String(error) }),
-    );
     if (!verdict.healthy) {
       logger.warn('Coordinator probe failed', {
         round,
         consecutiveFailures: state.consecutiveFailures,
         secondSignal: verdict.secondSignal,
+        unknownSignals: verdict.unknownSignals,
       });
     }
     if (verdict.confirmedFailure) {
       carried = HEALTHY;
+      await publishHealth();
+      const known = holder?.known ? holder.value : undefined;
       return {
         rounds,
         unhealthyRounds,
         verdict,
-        ...(await onConfirmedFailure(deps, verdict, active)),
+        ...(await onConfirmedFailure(deps, verdict, known, call)),
         state,
       };
     }
     const elapsed = deps.now() - start;
-    if (elapsed + deps.config.PROBE_INTERVAL_MS > deps.config.LOOP_DURATION_MS) break;
+    if (elapsed + deps.config.PROBE_INTERVAL_MS > deps.config.LOOP_DURATION_MS || call.signal?.aborted) break;
     await deps.sleep(Math.max(0, deps.config.PROBE_INTERVAL_MS - (deps.now() - roundStart)));
   }
   carried = state;
+  await publishHealth();
   return { rounds, unhealthyRounds, verdict, failover: 'NONE', state };
 }
 
 async function onConfirmedFailure(
   deps: HealthDeps,
   verdict: HealthVerdict,
-  active: ActiveCoordinator | undefined,
+  holder: Holder | undefined,
+  call: AwsCall,
 ): Promise<Pick<HealthRunResult, 'failover' | 'executionName'>> {
   const detail = {
     cluster: deps.config.CLUSTER_NAME,
     failingForMs: verdict.failingForMs,
     secondSignal: verdict.secondSignal,
-    instanceId: active?.instanceId,
-    attachmentId: active?.attachmentId,
+    instanceId: holder?.instanceId,
+    attachmentId: holder?.attachmentId,
   };
   logger.error('Coordinator failure confirmed', detail);
-  if (deps.config.ALARM_TOPIC_ARN) {
-    await deps.sns
-      .send(
-        new PublishCommand({
-          TopicArn: deps.config.ALARM_TOPIC_ARN,
-          Subject: `Trino coordinator failure confirmed (${deps.config.CLUSTER_NAME})`,
-          Message: JSON.stringify({ ...detail, autoFailover: deps.config.AUTO_FAILOVER }),
-        }),
-      )
-      .catch((error: unknown) => logger.warn('Could not notify the alarm topic', { error: String(error) }));
-  }
+  const notify = async (subject: string, extra: Record<string, unknown>) => {
+    if (deps.config.ALARM_TOPIC_ARN === undefined) return;
+    await publishNotification(
+      deps.sns,
+      deps.config.ALARM_TOPIC_ARN,
+      subject,
+      { ...detail, ...extra },
+      call,
+    ).catch((error: unknown) => logger.warn('Could not notify the alarm topic', { error: String(error) }));
+  };
   if (!deps.config.AUTO_FAILOVER || deps.config.FAILOVER_STATE_MACHINE_ARN === undefined) {
+    await notify(`Trino coordinator failure confirmed (${deps.config.CLUSTER_NAME})`, {
+      autoFailover: false,
+    });
     return { failover: 'NOTIFIED_ONLY' };
   }
-  const executionName = `failover-${deps.config.CLUSTER_NAME}-${active?.attachmentId ?? 'detached'}`.slice(
-    0,
-    80,
-  );
+  const executionName = failoverExecutionName(deps.config.CLUSTER_NAME, holder?.attachmentId, deps.now());
+  let started: StartOutcome | { readonly outcome: 'START_FAILED'; readonly error: string };
   try {
-    await deps.sfn.send(
-      new StartExecutionCommand({
+    started = await startExecutionOnce(
+      deps.sfn,
+      {
         stateMachineArn: deps.config.FAILOVER_STATE_MACHINE_ARN,
         name: executionName,
-        input: JSON.stringify({
-          mode: 'failover',
-          dryRun: false,
-          detectedAfterMs: verdict.failingForMs,
-          ...detail,
-        }),
-      }),
+        input: { mode: 'failover', dryRun: false, detectedAfterMs: verdict.failingForMs, ...detail },
+      },
+      call,
     );
-    logger.info('Failover started', { executionName });
-    return { failover: 'STARTED', executionName };
   } catch (error) {
-    if (error instanceof ExecutionAlreadyExists) {
-      logger.info('Failover already running for this attachment', { executionName });
-      return { failover: 'ALREADY_RUNNING', executionName };
+    started = { outcome: 'START_FAILED', error: String(error) };
+  }
+  switch (started.outcome) {
+    case 'STARTED':
+      logger.info('Failover started', { executionName });
+      await notify(`Trino coordinator failure confirmed: failover started (${deps.config.CLUSTER_NAME})`, {
+        executionName,
+      });
+      return { failover: 'STARTED', executionName };
+    case 'ALREADY_RUNNING':
+      logger.info('A failover is already running: nothing started', { running: started.running });
+      return { failover: 'ALREADY_RUNNING', executionName: started.running[0] ?? executionName };
+    default: {
+      const reason = started.outcome === 'NAME_TAKEN' ? 'execution name already used' : started.error;
+      logger.error('Confirmed coordinator failure started no failover', { executionName, reason });
+      await publishMetrics(
+        deps.cloudwatch,
+        [{ name: 'FailoverNotStarted', unit: 'Count', value: 1 }],
+        {
+          namespace: deps.config.METRICS_NAMESPACE,
+          clusterName: deps.config.CLUSTER_NAME,
+          timestamp: new Date(),
+        },
+        call,
+      ).catch((error: unknown) =>
+        logger.warn('Could not publish FailoverNotStarted', { error: String(error) }),
+      );
+      await notify(`Trino coordinator failure confirmed, NO failover started (${deps.config.CLUSTER_NAME})`, {
+        executionName,
+        reason,
+      });
+      return { failover: 'NOT_STARTED', executionName };
     }
-    throw error;
   }
 }
 
@@ -261,12 +334,16 @@ export function getDefaultHealthDeps(): HealthDeps {
   return defaultDeps;
 }
 
-/** Builds the handler. */
-export function makeHealthHandler(deps: HealthDeps | (() => HealthDeps) = getDefaultHealthDeps) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent(ScheduledEventSchema, 'EventBridge scheduled event'))
-    .handler(async () => runHealthLoop(typeof deps === 'function' ? deps() : deps));
+/** Builds the handler over the given dependencies. */
+export function makeHealthHandler(deps: () => HealthDeps = getDefaultHealthDeps) {
+  return defineHandler(
+    {
+      schema: ScheduledEventSchema,
+      source: 'EventBridge scheduled event',
+      run: (_event, d: HealthDeps, { signal }: Invocation) => runHealthLoop(d, carried, { signal }),
+    },
+    deps,
+  );
 }
 
 /** Lambda entry point. */

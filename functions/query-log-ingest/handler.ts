@@ -18,8 +18,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
+import { sendMessage } from '../../lib/aws/sqs.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { SecretError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
@@ -173,21 +174,14 @@ async function authenticate(event: FunctionUrlEvent, deps: IngestDeps): Promise<
   return fresh !== undefined && secretMatches(presented, fresh) ? 'ok' : 'denied';
 }
 
-function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+/** Bytes SQS counts for String message attributes: name + data type (`String`) + value. */
+function attributeBytes(attributes: Record<string, string>): number {
   return Object.entries(attributes).reduce(
-    (sum, [name, a]) =>
-      sum +
-      Buffer.byteLength(name) +
-      Buffer.byteLength(a.DataType ?? '') +
-      Buffer.byteLength(a.StringValue ?? ''),
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength('String') + Buffer.byteLength(value),
     0,
   );
 }
-
-const stringAttribute = (value: string): MessageAttributeValue => ({
-  DataType: 'String',
-  StringValue: value,
-});
 
 /**
  * Handles one Function URL request: authenticate, validate, enqueue.
@@ -256,10 +250,7 @@ export async function ingestQueryEvent(rawEvent: unknown, deps: IngestDeps): Pro
   }
   const { queryId, queryState } = parsed.data.metadata;
 
-  const attributes: Record<string, MessageAttributeValue> = {
-    queryId: stringAttribute(queryId),
-    queryState: stringAttribute(queryState),
-  };
+  const attributes: Record<string, string> = { queryId, queryState };
   const trimmedAttribute = 'trimmedFields';
   // Budget for the body: the message limit less the attributes, including a possible trimmedFields attribute.
   const budget =
@@ -278,20 +269,17 @@ export async function ingestQueryEvent(rawEvent: unknown, deps: IngestDeps): Pro
     return respond(413, { message: `Event larger than ${budget} bytes after trimming`, queryId });
   }
   if (shrunk.droppedFields.length > 0) {
-    attributes[trimmedAttribute] = stringAttribute(shrunk.droppedFields.join(','));
+    attributes[trimmedAttribute] = shrunk.droppedFields.join(',');
     metrics.addMetric(INGEST_METRICS.trimmed, MetricUnit.Count, 1);
   }
 
   const fifo = deps.config.QUERY_LOG_QUEUE_URL.endsWith('.fifo');
   try {
-    await deps.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: deps.config.QUERY_LOG_QUEUE_URL,
-        MessageBody: shrunk.json,
-        MessageAttributes: attributes,
-        ...(fifo ? { MessageGroupId: queryId, MessageDeduplicationId: queryId } : {}),
-      }),
-    );
+    await sendMessage(deps.sqs, deps.config.QUERY_LOG_QUEUE_URL, {
+      body: shrunk.json,
+      attributes,
+      ...(fifo ? { fifo: { groupId: queryId, deduplicationId: queryId } } : {}),
+    });
   } catch (error) {
     metrics.addMetric(INGEST_METRICS.enqueueFailed, MetricUnit.Count, 1);
     logger.error('SendMessage failed; answering 503 so Trino retries', { queryId, error: describe(error) });
@@ -334,7 +322,7 @@ export function getDefaultDeps(): IngestDeps {
 export function makeHandler(deps: IngestDeps | (() => IngestDeps) = getDefaultDeps) {
   const resolve = () => (typeof deps === 'function' ? deps() : deps);
   return middy<unknown, FunctionUrlResult>()
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, { logEvent: false }))
     .use({
       // Flush this invocation's metrics (EMF) after the response is built, whatever the outcome.
       // (Block bodies: a middy middleware that returns a value replaces the response.)

@@ -7,18 +7,18 @@
  *
  * @module
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import middy from '@middy/core';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
-import { sdkErrorName, toAwsError } from '../../lib/aws/sdk-errors.ts';
+import type { AwsCall } from '../../lib/aws/ec2.ts';
+import { sendMessages } from '../../lib/aws/sqs.ts';
+import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
+import { defineHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
-import { validateEvent } from '../../lib/middleware.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
@@ -51,17 +51,18 @@ function parameterName(config: QueryLogPollConfig): string {
   );
 }
 
-async function readWatermark(deps: PollDeps): Promise<PollWatermark | undefined> {
+async function readWatermark(deps: PollDeps, call: AwsCall): Promise<PollWatermark | undefined> {
+  const value = await getParameterValue(deps.ssm, parameterName(deps.config), call);
+  if (value === undefined) return undefined;
+  let json: unknown;
   try {
-    const out = await deps.ssm.send(new GetParameterCommand({ Name: parameterName(deps.config) }));
-    const parsed = WatermarkSchema.safeParse(JSON.parse(out.Parameter?.Value ?? 'null'));
-    if (!parsed.success) logger.warn('Query-log watermark unreadable: starting from what Trino retains');
-    return parsed.success ? parsed.data : undefined;
-  } catch (cause) {
-    if (sdkErrorName(cause) === 'ParameterNotFound') return undefined;
-    if (cause instanceof SyntaxError) return undefined;
-    throw toAwsError('SSM GetParameter', cause);
+    json = JSON.parse(value);
+  } catch {
+    json = undefined;
   }
+  const parsed = WatermarkSchema.safeParse(json);
+  if (!parsed.success) logger.warn('Query-log watermark unreadable: starting from what Trino retains');
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**
@@ -69,10 +70,10 @@ async function readWatermark(deps: PollDeps): Promise<PollWatermark | undefined>
  * @throws TrinoError when `GET /v1/query` fails; AwsError | AwsThrottledError when SSM or SQS fail (the watermark is
  *   then not advanced: the next poll sends the same queries again, which the shipper's `_id` makes harmless).
  */
-export async function runPoll(deps: PollDeps): Promise<PollResult> {
+export async function runPoll(deps: PollDeps, call: AwsCall = {}): Promise<PollResult> {
   const { config } = deps;
   const client = await deps.coordinator();
-  const watermark = await readWatermark(deps);
+  const watermark = await readWatermark(deps, call);
   const retained = (await client.getQueries()).map((q) => {
     const end = q.queryStats.endTime ? Date.parse(q.queryStats.endTime) : Number.NaN;
     return { queryId: q.queryId, state: q.state, ...(Number.isNaN(end) ? {} : { endTimeMs: end }) };
@@ -103,45 +104,23 @@ export async function runPoll(deps: PollDeps): Promise<PollResult> {
       ),
     )
   ).filter((e) => e !== undefined);
-  let sent = 0;
-  for (let start = 0; start < events.length; start += 10) {
-    const batch = events.slice(start, start + 10);
-    const entries = batch.map(({ queryId, event }, index) => ({
-      Id: String(index),
-      MessageBody: JSON.stringify(event),
-      MessageAttributes: {
-        queryId: { DataType: 'String', StringValue: queryId },
-        source: { DataType: 'String', StringValue: 'poller' },
-      },
-    }));
-    let out: { Failed?: { Id?: string; Code?: string }[] };
-    try {
-      out = await deps.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: config.QUERY_LOG_QUEUE_URL, Entries: entries }),
-      );
-    } catch (cause) {
-      throw toAwsError('SQS SendMessageBatch', cause);
-    }
-    if ((out.Failed ?? []).length > 0) {
-      throw new AwsError(`SQS refused ${out.Failed?.length} query-log messages; the watermark stays`, {
-        context: { codes: (out.Failed ?? []).map((f) => f.Code) },
-      });
-    }
-    sent += batch.length;
+  const refused = await sendMessages(
+    deps.sqs,
+    config.QUERY_LOG_QUEUE_URL,
+    events.map(({ queryId, event }) => ({
+      body: JSON.stringify(event),
+      attributes: { queryId, source: 'poller' },
+    })),
+    call,
+  );
+  if (refused.length > 0) {
+    throw new AwsError(`SQS refused ${refused.length} query-log messages; the watermark stays`, {
+      context: { codes: refused.map((f) => f.code) },
+    });
   }
+  const sent = events.length;
   if (selection.next !== undefined && selection.selected.length > 0) {
-    try {
-      await deps.ssm.send(
-        new PutParameterCommand({
-          Name: parameterName(config),
-          Value: JSON.stringify(selection.next),
-          Type: 'String',
-          Overwrite: true,
-        }),
-      );
-    } catch (cause) {
-      throw toAwsError('SSM PutParameter', cause);
-    }
+    await putParameterValue(deps.ssm, parameterName(config), JSON.stringify(selection.next), call);
   }
   await publishMetrics(
     deps.cloudwatch,
@@ -155,6 +134,7 @@ export async function runPoll(deps: PollDeps): Promise<PollResult> {
       clusterName: config.CLUSTER_NAME,
       timestamp: new Date(deps.now()),
     },
+    call,
   ).catch((error: unknown) => logger.warn('Could not publish poll metrics', { error: String(error) }));
   logger.info('Query-log poll done', { selected: selection.selected.length, sent, expired });
   return {
@@ -184,12 +164,16 @@ export function getDefaultPollDeps(): PollDeps {
   return defaultDeps;
 }
 
-/** Builds the handler. */
-export function makePollHandler(deps: PollDeps | (() => PollDeps) = getDefaultPollDeps) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent(ScheduledEventSchema, 'EventBridge scheduled event'))
-    .handler(async () => runPoll(typeof deps === 'function' ? deps() : deps));
+/** Builds the handler over the given dependencies. */
+export function makePollHandler(deps: () => PollDeps = getDefaultPollDeps) {
+  return defineHandler(
+    {
+      schema: ScheduledEventSchema,
+      source: 'EventBridge scheduled event',
+      run: (_event, d: PollDeps, { signal }) => runPoll(d, { signal }),
+    },
+    deps,
+  );
 }
 
 /** Lambda entry point. */

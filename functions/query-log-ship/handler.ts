@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
+import type { AwsCall } from '../../lib/aws/ec2.ts';
+import { SQS_BATCH, sendMessages } from '../../lib/aws/sqs.ts';
 import { loadConfig } from '../../lib/config.ts';
+import { defineHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
-import { validateEvent } from '../../lib/middleware.ts';
 import { type BulkDocument, type QueryLogSink, sinkFromConfig } from '../../lib/search/query-log-sink.ts';
 import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/query-events.ts';
 import { dailyIndexName, decideShipment, type ItemResult, type ShipMessage } from './decide.ts';
@@ -45,7 +45,7 @@ function describe(error: unknown): string {
  * Ships one batch.
  * @returns The messages to retry (`batchItemFailures`).
  */
-export async function runShip(event: SqsEvent, deps: ShipDeps): Promise<BatchResponse> {
+export async function runShip(event: SqsEvent, deps: ShipDeps, call: AwsCall = {}): Promise<BatchResponse> {
   const { config } = deps;
   const messages: ShipMessage[] = [];
   const documents: (BulkDocument & { readonly messageId: string; readonly endTime: string })[] = [];
@@ -108,24 +108,20 @@ export async function runShip(event: SqsEvent, deps: ShipDeps): Promise<BatchRes
   const retry = new Set(outcomes.filter((o) => o.kind === 'RETRY').map((o) => o.messageId));
   const dead = outcomes.filter((o) => o.kind === 'DEAD');
   const bodyOf = new Map(event.Records.map((r) => [r.messageId, r.body]));
-  for (let start = 0; start < dead.length; start += 10) {
-    const batch = dead.slice(start, start + 10);
+  for (let start = 0; start < dead.length; start += SQS_BATCH) {
+    const batch = dead.slice(start, start + SQS_BATCH);
     try {
-      const out = await deps.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: config.QUERY_LOG_DLQ_URL,
-          Entries: batch.map((o, i) => ({
-            Id: String(i),
-            MessageBody: bodyOf.get(o.messageId) ?? '',
-            MessageAttributes: {
-              reason: { DataType: 'String', StringValue: (o.reason ?? 'unknown').slice(0, 1_000) },
-              sourceMessageId: { DataType: 'String', StringValue: o.messageId },
-            },
-          })),
-        }),
+      const refused = await sendMessages(
+        deps.sqs,
+        config.QUERY_LOG_DLQ_URL,
+        batch.map((o) => ({
+          body: bodyOf.get(o.messageId) ?? '',
+          attributes: { reason: (o.reason ?? 'unknown').slice(0, 1_000), sourceMessageId: o.messageId },
+        })),
+        call,
       );
-      for (const failed of out.Failed ?? []) {
-        const o = batch[Number(failed.Id)];
+      for (const failed of refused) {
+        const o = batch[failed.index];
         if (o) retry.add(o.messageId); // not dead-lettered: keep it in the queue
       }
     } catch (error) {
@@ -158,6 +154,7 @@ export async function runShip(event: SqsEvent, deps: ShipDeps): Promise<BatchRes
       clusterName: config.CLUSTER_NAME,
       timestamp: new Date(deps.now()),
     },
+    call,
   ).catch((error: unknown) => logger.warn('Could not publish shipper metrics', { error: describe(error) }));
   logger.info('Query-log batch shipped', {
     messages: messages.length,
@@ -192,12 +189,16 @@ export function getDefaultShipDeps(): ShipDeps {
   return defaultDeps;
 }
 
-/** Builds the handler. */
-export function makeShipHandler(deps: ShipDeps | (() => ShipDeps) = getDefaultShipDeps) {
-  return middy<SqsEvent, BatchResponse>()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent(SqsEventSchema, 'SQS batch event'))
-    .handler(async (event: SqsEvent) => runShip(event, typeof deps === 'function' ? deps() : deps));
+/** Builds the handler over the given dependencies. */
+export function makeShipHandler(deps: () => ShipDeps = getDefaultShipDeps) {
+  return defineHandler(
+    {
+      schema: SqsEventSchema,
+      source: 'SQS batch event',
+      run: (event, d: ShipDeps, { signal }) => runShip(event, d, { signal }),
+    },
+    deps,
+  );
 }
 
 /** Lambda entry point. */

@@ -234,3 +234,32 @@ export function orderForTermination(candidates: readonly TerminationCandidate[])
     )
     .map(({ candidate }) => candidate.instanceId);
 }
+
+/**
+ * Whether an instance is a worker of this cluster, from its launch-template tags (`trino-sentinel:cluster`,
+ * `trino-sentinel:role=worker`): a Spot warning for any other instance is ignored.
+ */
+export function isClusterWorker(tags: Readonly<Record<string, string>>, clusterName: string): boolean {
+  return tags['trino-sentinel:cluster'] === clusterName && tags['trino-sentinel:role'] === 'worker';
+}
+
+/**
+ * The instance ids of a termination-policy event read leniently, in Auto Scaling's order: what the policy answers
+ * when it cannot do better (an event it cannot parse, or the coordinator unreachable). Pure.
+ * @returns The `Instances[].InstanceId` strings found, or `[]`.
+ */
+export function inputOrder(event: unknown): string[] {
+  if (
+    typeof event !== 'object' ||
+    event === null ||
+    !('Instances' in event) ||
+    !Array.isArray(event.Instances)
+  ) {
+    return [];
+  }
+  return event.Instances.flatMap((i: unknown) =>
+    typeof i === 'object' && i !== null && 'InstanceId' in i && typeof i.InstanceId === 'string'
+      ? [i.InstanceId]
+      : [],
+  );
+}

@@ -1,29 +1,38 @@
 /**
- * Error paths of the failover that an emulator cannot produce (EC2 throttling), with aws-sdk-client-mock, through
- * the real state machine (statemachines/coordinator-failover.asl.json on aws-local-stepfunctions) and our handlers.
+ * Error paths of the failover that an emulator cannot produce (EC2 throttling, an attach that fails hard, an ENI
+ * moved by another actor between two reads), with aws-sdk-client-mock, through the real state machine
+ * (statemachines/coordinator-failover.asl.json on aws-local-stepfunctions) and the one failover function.
  * Trino is a local HTTP server answering recorded Trino 476 responses. Every mocked call is asserted.
  */
 import { readFileSync } from 'node:fs';
-import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   AttachNetworkInterfaceCommand,
-  CreateTagsCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DetachNetworkInterfaceCommand,
   EC2Client,
-  StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeFailoverHandlers, runAttachEni } from '../../functions/coordinator-failover/handler.ts';
-import { FailoverEnvSchema, type FailoverState } from '../../functions/coordinator-failover/schemas.ts';
+import type { FailoverDeps } from '../../functions/coordinator-failover/deps.ts';
+import { makeFailoverHandler } from '../../functions/coordinator-failover/handler.ts';
+import {
+  FAILOVER_TASK_NAMES,
+  FailoverEnvSchema,
+  type FailoverState,
+} from '../../functions/coordinator-failover/schemas.ts';
+import { runAttachEni } from '../../functions/coordinator-failover/tasks/attach.ts';
 import { LocalStepFunctions, loadDefinition } from '../../harness/local-sfn.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { AwsThrottledError, EniAttachedElsewhereError } from '../../lib/errors.ts';
+import { AwsThrottledError } from '../../lib/errors.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { startTestServer, type TestServer } from '../helpers/http-server.ts';
 
@@ -36,14 +45,16 @@ const info = readFileSync('test/fixtures/trino-476/v1-info.json', 'utf8');
 const ENI = 'eni-0123456789abcdef0';
 const ACTIVE = 'i-0aaaaaaaaaaaaaaaa';
 const STANDBY = 'i-0bbbbbbbbbbbbbbbb';
+const OTHER = 'i-0cccccccccccccccc';
 
 function throttled(): Error {
   return Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: {} });
 }
 
-describe('failover state machine with a throttled AttachNetworkInterface', () => {
+describe('failover state machine on the one failover function, with EC2 error paths', () => {
   let standby: TestServer;
-  let holder: string | undefined;
+  /** The instance holding the ENI (undefined: available) and its attachment id. */
+  let holder: { instanceId: string; attachmentId: string } | undefined;
 
   beforeAll(async () => {
     standby = await startTestServer();
@@ -60,7 +71,7 @@ describe('failover state machine with a throttled AttachNetworkInterface', () =>
   });
   beforeEach(() => {
     for (const mock of [ec2, autoscaling, cloudwatch, sns]) mock.reset();
-    holder = ACTIVE;
+    holder = { instanceId: ACTIVE, attachmentId: 'eni-attach-1' };
     ec2.on(DescribeNetworkInterfacesCommand).callsFake(() => ({
       NetworkInterfaces: [
         {
@@ -71,8 +82,8 @@ describe('failover state machine with a throttled AttachNetworkInterface', () =>
             ? {}
             : {
                 Attachment: {
-                  AttachmentId: holder === ACTIVE ? 'eni-attach-1' : 'eni-attach-2',
-                  InstanceId: holder,
+                  AttachmentId: holder.attachmentId,
+                  InstanceId: holder.instanceId,
                   Status: 'attached',
                   DeviceIndex: 1,
                 },
@@ -85,40 +96,56 @@ describe('failover state machine with a throttled AttachNetworkInterface', () =>
       return {};
     });
     const port = new URL(standby.url).port;
-    ec2.on(DescribeInstancesCommand).resolves({
+    ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
       Reservations: [
         {
-          Instances: [ACTIVE, STANDBY].map((id, index) => ({
+          Instances: (input.InstanceIds ?? []).map((id) => ({
             InstanceId: id,
             State: { Name: 'running' },
-            LaunchTime: new Date(1_000 + index),
+            LaunchTime: new Date(id === STANDBY ? 1_000 : 2_000),
             Placement: { AvailabilityZone: 'us-east-1a' },
+            PrivateIpAddress: '127.0.0.1',
             Tags: [
               { Key: 'trino-sentinel:cluster', Value: 'prod' },
-              { Key: 'trino-sentinel:role', Value: id === ACTIVE ? 'coordinator' : 'standby' },
+              { Key: 'trino-sentinel:role', Value: 'coordinator' },
               // The active coordinator's port: nothing listens (its process is gone).
-              { Key: 'port', Value: id === ACTIVE ? '9' : port },
+              { Key: 'port', Value: id === STANDBY ? port : '9' },
             ],
           })),
         },
       ],
-    });
+    }));
     ec2.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [] });
-    ec2.on(StopInstancesCommand).resolves({});
-    ec2.on(CreateTagsCommand).resolves({});
-    autoscaling.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+    autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: 'prod-coordinators',
+          DesiredCapacity: 2,
+          MinSize: 2,
+          MaxSize: 3,
+          Instances: [ACTIVE, STANDBY].map((id) => ({
+            InstanceId: id,
+            LifecycleState: 'InService',
+            HealthStatus: 'Healthy',
+            AvailabilityZone: 'us-east-1a',
+          })),
+        },
+      ],
+    } as never);
+    autoscaling.on(TerminateInstanceInAutoScalingGroupCommand).resolves({});
     cloudwatch.on(PutMetricDataCommand).resolves({});
   });
 
-  function handlers() {
+  function deps(): FailoverDeps {
     const config = loadConfig(FailoverEnvSchema, {
       CLUSTER_NAME: 'prod',
       TRINO_URL: standby.url,
       COORDINATOR_ENI_ID: ENI,
+      COORDINATOR_ASG_NAME: 'prod-coordinators',
       PRIMARY_URL_TEMPLATE: 'http://127.0.0.1:{tag:port}',
       PROBE_TIMEOUT_MS: '500',
     });
-    return makeFailoverHandlers({
+    return {
       config,
       ec2: new EC2Client({ region: 'us-east-1' }),
       autoscaling: new AutoScalingClient({ region: 'us-east-1' }),
@@ -127,7 +154,16 @@ describe('failover state machine with a throttled AttachNetworkInterface', () =>
       coordinator: async () =>
         new TrinoClient({ baseUrl: config.TRINO_URL, user: 'sentinel', timeoutMs: 500 }),
       now: () => Date.now(),
-    });
+    };
+  }
+
+  async function machine() {
+    const handler = makeFailoverHandler(deps);
+    const { definition } = await loadDefinition('coordinator-failover.asl.json');
+    return new LocalStepFunctions(
+      definition,
+      Object.fromEntries(FAILOVER_TASK_NAMES.map((t) => [t, handler])),
+    );
   }
 
   it('retries the throttled attach with backoff (ASL Retry on AwsThrottledError) and completes with one ENI move', async () => {
@@ -135,23 +171,13 @@ describe('failover state machine with a throttled AttachNetworkInterface', () =>
     ec2.on(AttachNetworkInterfaceCommand).callsFake(() => {
       attempts += 1;
       if (attempts <= 2) throw throttled();
-      holder = STANDBY;
+      holder = { instanceId: STANDBY, attachmentId: 'eni-attach-2' };
       return { AttachmentId: 'eni-attach-2' };
     });
-    const h = handlers();
-    const { definition } = await loadDefinition('coordinator-failover.asl.json');
-    const local = new LocalStepFunctions(definition, {
-      PlanFailover: h.planFailover,
-      DetachEni: h.detachEni,
-      CheckDetach: h.checkDetach,
-      FenceFailed: h.fenceFailed,
-      AttachEni: h.attachEni,
-      CheckAttach: h.checkAttach,
-      CheckServing: h.checkServing,
-      CompleteFailover: h.completeFailover,
-      NotifyFailure: h.notifyFailure,
+    const execution = (await machine()).start('throttled', {
+      mode: 'failover',
+      attachmentId: 'eni-attach-1',
     });
-    const execution = local.start('throttled', { mode: 'failover', attachmentId: 'eni-attach-1' });
     const output = (await execution.result) as { outcome: string; newCoordinatorInstanceId: string };
     expect(output).toMatchObject({ outcome: 'FAILED_OVER', newCoordinatorInstanceId: STANDBY });
     const calls = ec2.commandCalls(AttachNetworkInterfaceCommand);
@@ -164,49 +190,68 @@ describe('failover state machine with a throttled AttachNetworkInterface', () =>
       AttachmentId: 'eni-attach-1',
       Force: true,
     });
-    expect(ec2.commandCalls(StopInstancesCommand)[0]?.args[0].input).toEqual({
-      InstanceIds: [ACTIVE],
-      Force: true,
+    expect(autoscaling.commandCalls(TerminateInstanceInAutoScalingGroupCommand)[0]?.args[0].input).toEqual({
+      InstanceId: ACTIVE,
+      ShouldDecrementDesiredCapacity: false,
     });
-    expect(ec2.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([
-      { Resources: [ACTIVE], Tags: [{ Key: 'trino-sentinel:role', Value: 'failed' }] },
-      { Resources: [STANDBY], Tags: [{ Key: 'trino-sentinel:role', Value: 'coordinator' }] },
+  }, 60_000);
+
+  it('stands down, never force-detaching, when another actor attached the ENI after the plan (two movers)', async () => {
+    // The detach request is sent; before CheckDetach reads the ENI, a second mover has attached it to OTHER.
+    ec2.on(DetachNetworkInterfaceCommand).callsFake(() => {
+      holder = { instanceId: OTHER, attachmentId: 'eni-attach-9' };
+      return {};
+    });
+    const execution = (await machine()).start('two-movers', {
+      mode: 'failover',
+      attachmentId: 'eni-attach-1',
+    });
+    const output = (await execution.result) as { outcome: string; plan: { action: string } };
+    expect(output).toMatchObject({ outcome: 'STOOD_DOWN', plan: { action: 'ALREADY_MOVED' } });
+    const detaches = ec2.commandCalls(DetachNetworkInterfaceCommand).map((c) => c.args[0].input);
+    expect(detaches).toEqual([{ AttachmentId: 'eni-attach-1', Force: true }]);
+    expect(ec2.commandCalls(AttachNetworkInterfaceCommand)).toHaveLength(0);
+    expect(autoscaling.commandCalls(TerminateInstanceInAutoScalingGroupCommand)).toHaveLength(0);
+  }, 60_000);
+
+  it('never leaves the cluster headless: an attach that fails hard after the detach is recovered onto the standby before the execution fails', async () => {
+    let attempts = 0;
+    ec2.on(AttachNetworkInterfaceCommand).callsFake((input: { InstanceId: string }) => {
+      attempts += 1;
+      if (attempts === 1) {
+        throw Object.assign(new Error('Interface count 2 exceeds the limit'), {
+          name: 'AttachmentLimitExceeded',
+          $metadata: {},
+        });
+      }
+      holder = { instanceId: input.InstanceId, attachmentId: 'eni-attach-3' };
+      return { AttachmentId: 'eni-attach-3' };
+    });
+    const execution = (await machine()).start('hard-failure', {
+      mode: 'failover',
+      attachmentId: 'eni-attach-1',
+    });
+    await expect(execution.result).rejects.toThrow();
+    expect(execution.statesEntered.slice(-2)).toEqual(['NotifyFailure', 'FailoverFailed']);
+    expect(ec2.commandCalls(AttachNetworkInterfaceCommand).map((c) => c.args[0].input.InstanceId)).toEqual([
+      STANDBY,
+      STANDBY,
     ]);
+    expect(holder).toEqual({ instanceId: STANDBY, attachmentId: 'eni-attach-3' });
   }, 60_000);
 
   it('translates throttling into AwsThrottledError, the name the ASL retries on', async () => {
     ec2.on(AttachNetworkInterfaceCommand).rejects(throttled());
     holder = undefined;
-    const state = planned();
-    await expect(runAttachEni(state, deps())).rejects.toBeInstanceOf(AwsThrottledError);
-    const definition = JSON.parse(readFileSync('statemachines/coordinator-failover.asl.json', 'utf8'));
-    expect(definition.States.AttachEni.Retry[0]).toMatchObject({
-      ErrorEquals: expect.arrayContaining(['AwsThrottledError']),
-      BackoffRate: 2,
-    });
+    await expect(runAttachEni(planned(), deps(), {})).rejects.toBeInstanceOf(AwsThrottledError);
   });
 
-  it('refuses to attach an ENI attached elsewhere (EC2 would refuse; moto would not) without calling Attach', async () => {
-    holder = ACTIVE;
-    await expect(runAttachEni(planned(), deps())).rejects.toBeInstanceOf(EniAttachedElsewhereError);
+  it('stands down instead of attaching an ENI another instance holds (EC2 would refuse; moto would not)', async () => {
+    holder = { instanceId: ACTIVE, attachmentId: 'eni-attach-1' };
+    const next = await runAttachEni(planned(), deps(), {});
+    expect(next).toMatchObject({ attach: { step: 'MOVED' }, plan: { action: 'ALREADY_MOVED' } });
     expect(ec2.commandCalls(AttachNetworkInterfaceCommand)).toHaveLength(0);
   });
-
-  function deps() {
-    return {
-      config: loadConfig(FailoverEnvSchema, {
-        CLUSTER_NAME: 'prod',
-        TRINO_URL: standby.url,
-        COORDINATOR_ENI_ID: ENI,
-      }),
-      ec2: new EC2Client({ region: 'us-east-1' }),
-      autoscaling: new AutoScalingClient({ region: 'us-east-1' }),
-      cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
-      sns: new SNSClient({ region: 'us-east-1' }),
-      coordinator: async () => new TrinoClient({ baseUrl: standby.url, user: 'sentinel' }),
-      now: () => Date.now(),
-    };
-  }
 
   function planned(): FailoverState {
     return {

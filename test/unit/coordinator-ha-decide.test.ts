@@ -6,13 +6,19 @@ import {
   decideAttachWait,
   decideDetach,
   decideNoStandby,
+  decideRecovery,
   decideServing,
   type EniView,
   failoverReport,
   planFailover,
   planFence,
 } from '../../functions/coordinator-failover/decide.ts';
-import { assessRound, HEALTHY, type ProbeRound } from '../../functions/coordinator-health/decide.ts';
+import {
+  assessRound,
+  failoverExecutionName,
+  HEALTHY,
+  type ProbeRound,
+} from '../../functions/coordinator-health/decide.ts';
 
 const policy = { failuresToConfirm: 3 };
 const T0 = 1_000_000;
@@ -61,12 +67,51 @@ describe('assessRound (confirmed-failure detection)', () => {
   });
 
   it.each([
-    [{ instanceState: 'stopped' }, 'INSTANCE_NOT_RUNNING'],
-    [{ instanceState: 'running', instanceStatus: 'impaired' }, 'STATUS_IMPAIRED'],
-    [{ instanceState: 'running', viaPrimary: 'FAILED' as const }, 'PRIMARY_ADDRESS_FAILED'],
-  ])('accepts %o as the independent signal (%s)', (signal, name) => {
+    [{ eni: 'DETACHED' }, 'ENI_DETACHED'],
+    [{ eni: 'ATTACHED', instanceState: 'stopped' }, 'INSTANCE_NOT_RUNNING'],
+    [{ eni: 'ATTACHED', instanceState: 'terminated' }, 'INSTANCE_NOT_RUNNING'],
+    [{ eni: 'ATTACHED', instanceState: 'running', instanceStatus: 'impaired' }, 'STATUS_IMPAIRED'],
+    [{ eni: 'ATTACHED', instanceState: 'running', viaPrimary: 'FAILED' }, 'PRIMARY_ADDRESS_FAILED'],
+  ] as const)('accepts %o as the independent signal (%s)', (signal, name) => {
     const verdicts = run([{ viaEni: 'FAILED' }, { viaEni: 'FAILED' }, { viaEni: 'FAILED', ...signal }]);
     expect(verdicts[2]).toMatchObject({ confirmedFailure: true, secondSignal: name });
+  });
+
+  it.each([
+    ['the ENI could not be read (EC2 throttled)', { eni: 'UNKNOWN' }, ['eni']],
+    [
+      'the instance and its status could not be read',
+      { eni: 'ATTACHED', instanceState: 'UNKNOWN', instanceStatus: 'UNKNOWN' },
+      ['instanceState', 'instanceStatus'],
+    ],
+    [
+      'there was no primary address to probe',
+      { eni: 'ATTACHED', instanceState: 'running', instanceStatus: 'ok', viaPrimary: 'UNKNOWN' },
+      ['viaPrimary'],
+    ],
+  ] as const)('never confirms on an unknown: %s', (_, signals, unknownSignals) => {
+    const verdicts = run(Array.from({ length: 5 }, () => ({ viaEni: 'FAILED' as const, ...signals })));
+    expect(verdicts.some((v) => v.confirmedFailure)).toBe(false);
+    expect(verdicts.at(-1)).toMatchObject({ healthy: false, unknownSignals });
+    expect(verdicts.at(-1)?.secondSignal).toBeUndefined();
+    expect(verdicts.at(-1)?.state.consecutiveFailures).toBe(5);
+  });
+
+  it('confirms on the first round whose signal is known, after unknown rounds', () => {
+    const verdicts = run([
+      { viaEni: 'FAILED', eni: 'UNKNOWN' },
+      { viaEni: 'FAILED', eni: 'UNKNOWN' },
+      { viaEni: 'FAILED', eni: 'UNKNOWN' },
+      {
+        viaEni: 'FAILED',
+        eni: 'ATTACHED',
+        instanceState: 'running',
+        instanceStatus: 'ok',
+        viaPrimary: 'FAILED',
+      },
+    ]);
+    expect(verdicts.map((v) => v.confirmedFailure)).toEqual([false, false, false, true]);
+    expect(verdicts[3]).toMatchObject({ secondSignal: 'PRIMARY_ADDRESS_FAILED', failingForMs: 15_000 });
   });
 
   it('treats a pause shorter than the grace window as healthy: two failures, then an answer, resets the count', () => {
@@ -94,8 +139,7 @@ describe('assessRound (confirmed-failure detection)', () => {
 const candidate = (overrides: Partial<CoordinatorCandidate> = {}): CoordinatorCandidate => ({
   instanceId: 'i-standby-1',
   state: 'running',
-  role: 'standby',
-  cluster: 'prod',
+  lifecycleState: 'InService',
   healthy: true,
   launchTimeMs: 100,
   availabilityZone: 'us-east-1a',
@@ -103,7 +147,7 @@ const candidate = (overrides: Partial<CoordinatorCandidate> = {}): CoordinatorCa
 });
 
 describe('chooseStandby', () => {
-  it('chooses the longest-running healthy standby of this cluster in the ENI AZ', () => {
+  it('chooses the longest-running healthy member of the coordinator group in the ENI AZ', () => {
     expect(
       chooseStandby(
         [
@@ -111,7 +155,6 @@ describe('chooseStandby', () => {
           candidate({ instanceId: 'i-old', launchTimeMs: 50 }),
           candidate({ instanceId: 'i-other-az', launchTimeMs: 1, availabilityZone: 'us-east-1b' }),
         ],
-        'prod',
         'us-east-1a',
       ),
     ).toBe('i-old');
@@ -120,32 +163,29 @@ describe('chooseStandby', () => {
   it.each([
     ['unhealthy', { healthy: false }],
     ['stopped', { state: 'stopped' }],
-    ['the active coordinator', { role: 'coordinator' }],
-    ['another cluster', { cluster: 'staging' }],
-    ['untagged', { role: undefined }],
-  ])('skips a standby that is %s and takes the next one', (_, overrides) => {
+    ['still launching', { lifecycleState: 'Pending' }],
+    ['being terminated by its group', { lifecycleState: 'Terminating' }],
+    ['in standby in its group', { lifecycleState: 'Standby' }],
+  ])('skips a member that is %s and takes the next one', (_, overrides) => {
     expect(
       chooseStandby(
         [
           candidate({ instanceId: 'i-bad', launchTimeMs: 1, ...overrides }),
           candidate({ instanceId: 'i-good' }),
         ],
-        'prod',
         'us-east-1a',
       ),
     ).toBe('i-good');
   });
 
   it('excludes the failed instance and returns undefined when no standby is left', () => {
-    expect(
-      chooseStandby([candidate({ instanceId: 'i-failed' })], 'prod', 'us-east-1a', 'i-failed'),
-    ).toBeUndefined();
-    expect(chooseStandby([], 'prod', undefined)).toBeUndefined();
+    expect(chooseStandby([candidate({ instanceId: 'i-failed' })], 'us-east-1a', 'i-failed')).toBeUndefined();
+    expect(chooseStandby([], undefined)).toBeUndefined();
   });
 
   it('breaks launch-time ties by instance id', () => {
     expect(
-      chooseStandby([candidate({ instanceId: 'i-b' }), candidate({ instanceId: 'i-a' })], 'prod', undefined),
+      chooseStandby([candidate({ instanceId: 'i-b' }), candidate({ instanceId: 'i-a' })], undefined),
     ).toBe('i-a');
   });
 });
@@ -153,41 +193,45 @@ describe('chooseStandby', () => {
 describe('planFence', () => {
   const base = { instanceState: 'running', processAnswers: false, inAutoScalingGroup: true, drill: false };
   it.each([
-    ['a hung process in an Auto Scaling group', base, { forceDetach: true, instanceAction: 'TERMINATE' }],
+    [
+      'a hung process in an Auto Scaling group',
+      base,
+      { forceDetach: true, instanceAction: 'TERMINATE', inAutoScalingGroup: true },
+    ],
     [
       'a hung process outside a group',
       { ...base, inAutoScalingGroup: false },
-      { forceDetach: true, instanceAction: 'STOP' },
+      { forceDetach: true, instanceAction: 'STOP', inAutoScalingGroup: false },
     ],
     [
       'an impaired instance',
       { ...base, instanceStatus: 'impaired', processAnswers: true },
-      { forceDetach: true, instanceAction: 'TERMINATE' },
+      { forceDetach: true, instanceAction: 'TERMINATE', inAutoScalingGroup: true },
     ],
     [
       'a stopped instance',
       { ...base, instanceState: 'stopped' },
-      { forceDetach: true, instanceAction: 'TERMINATE' },
+      { forceDetach: true, instanceAction: 'TERMINATE', inAutoScalingGroup: true },
     ],
     [
       'a terminated instance',
       { ...base, instanceState: 'terminated' },
-      { forceDetach: true, instanceAction: 'NONE' },
+      { forceDetach: true, instanceAction: 'NONE', inAutoScalingGroup: true },
     ],
     [
       'an instance shutting down',
       { ...base, instanceState: 'shutting-down' },
-      { forceDetach: true, instanceAction: 'NONE' },
+      { forceDetach: true, instanceAction: 'NONE', inAutoScalingGroup: true },
     ],
     [
       'a healthy coordinator in a drill',
       { ...base, processAnswers: true, drill: true },
-      { forceDetach: false, instanceAction: 'NONE' },
+      { forceDetach: false, instanceAction: 'NONE', inAutoScalingGroup: true },
     ],
     [
       'a coordinator that answers but is being failed over (not a drill)',
       { ...base, processAnswers: true },
-      { forceDetach: false, instanceAction: 'TERMINATE' },
+      { forceDetach: false, instanceAction: 'TERMINATE', inAutoScalingGroup: true },
     ],
   ])('fences %s', (_, input, expected) => {
     expect(planFence(input)).toEqual(expected);
@@ -202,6 +246,11 @@ describe('decideDetach and decideAttach', () => {
   const available: EniView = { status: 'available' };
   const limits = { forceAfterMs: 20_000, giveUpAfterMs: 60_000 };
 
+  const movedTo = (instanceId: string): EniView => ({
+    status: 'in-use',
+    attachment: { attachmentId: 'eni-attach-2', instanceId, status: 'attached', deviceIndex: 1 },
+  });
+
   it.each([
     ['available with no attachment', available, 0, false, 'DETACHED'],
     [
@@ -215,13 +264,31 @@ describe('decideDetach and decideAttach', () => {
     ['still attached after the force threshold', attached, 20_000, false, 'FORCE'],
     ['still attached after forcing', attached, 30_000, true, 'WAIT'],
     ['still attached at the give-up threshold', attached, 60_000, true, 'GIVE_UP'],
+    [
+      'attached under another attachment (a second mover promoted a coordinator)',
+      movedTo('i-new'),
+      20_000,
+      false,
+      'MOVED',
+    ],
+    [
+      'attaching under another attachment',
+      { status: 'in-use', attachment: { attachmentId: 'x', status: 'attaching' } },
+      0,
+      false,
+      'MOVED',
+    ],
   ] as const)('detach: %s → %s', (_, eni, elapsed, forced, expected) => {
-    expect(decideDetach(eni, elapsed, forced, limits)).toBe(expected);
+    expect(decideDetach(eni, 'eni-attach-1', elapsed, forced, limits)).toBe(expected);
+  });
+
+  it('never forces a detach of an attachment it did not plan: a plan without an attachment sees any attachment as MOVED', () => {
+    expect(decideDetach(attached, undefined, 30_000, false, limits)).toBe('MOVED');
   });
 
   it.each([
     ['an available ENI', available, 'ATTACH'],
-    ['an ENI attached elsewhere (AWS refuses; moto would not)', attached, 'REFUSE'],
+    ['an ENI attached elsewhere (AWS refuses; moto would not): another actor moved it', attached, 'MOVED'],
     [
       'an ENI already attached to the target',
       {
@@ -278,7 +345,6 @@ describe('planFailover', () => {
   const base = {
     mode: 'failover' as const,
     dryRun: false,
-    clusterName: 'prod',
     expectedAttachmentId: 'eni-attach-1',
     eni: attachedEni,
     active: deadActive,
@@ -292,7 +358,7 @@ describe('planFailover', () => {
       failedInstanceId: 'i-active',
       attachmentId: 'eni-attach-1',
       standbyInstanceId: 'i-standby',
-      fence: { forceDetach: true, instanceAction: 'TERMINATE' },
+      fence: { forceDetach: true, instanceAction: 'TERMINATE', inAutoScalingGroup: true },
     });
     expect(plan.steps).toEqual([
       'detach the ENI (attachment eni-attach-1) from i-active with force',
@@ -300,7 +366,7 @@ describe('planFailover', () => {
       'terminate i-active',
       'attach the ENI to standby i-standby and wait for attached',
       'wait until the coordinator answers on the ENI address and the workers have re-announced',
-      'swap the role tags, publish FailoverDurationSeconds, notify',
+      'publish FailoverDurationSeconds, notify',
     ]);
   });
 
@@ -406,7 +472,7 @@ describe('decideAttachWait', () => {
   it.each([
     ['attached to the target', eni('i-t', 'attached'), 0, 'ATTACHED'],
     ['still attaching to the target', eni('i-t', 'attaching'), 500, 'WAIT'],
-    ['attached to another instance', eni('i-x', 'attached'), 0, 'LOST'],
+    ['attached to another instance', eni('i-x', 'attached'), 0, 'MOVED'],
     ['not attached yet', eni(undefined, 'none'), 500, 'WAIT'],
     ['not attached by the deadline', eni(undefined, 'none'), 1_000, 'TIMEOUT'],
     ['attaching without an instance id past the deadline', eni(undefined, 'attaching'), 2_000, 'TIMEOUT'],
@@ -468,5 +534,79 @@ describe('failoverReport', () => {
       detectedAfterMs: 10,
       totalMs: 50,
     });
+  });
+});
+
+describe('decideRecovery (a failed execution never leaves the ENI detached on a guess)', () => {
+  const available = { status: 'available', availabilityZone: 'us-east-1a' } as const;
+  const old = { instanceId: 'i-old', answers: true, state: 'running' };
+  it('reads an available ENI with a detached attachment record as detached', () => {
+    expect(
+      decideRecovery(
+        { ...available, attachment: { attachmentId: 'a', status: 'detached' } },
+        [candidate()],
+        old,
+      ),
+    ).toMatchObject({ action: 'ATTACH', instanceId: 'i-standby-1' });
+  });
+  it('attaches a detached ENI to a healthy standby, never to the old holder first', () => {
+    expect(
+      decideRecovery(
+        available,
+        [candidate({ instanceId: 'i-old', launchTimeMs: 1 }), candidate({ instanceId: 'i-sb' })],
+        old,
+      ),
+    ).toMatchObject({ action: 'ATTACH', instanceId: 'i-sb' });
+  });
+  it('gives the ENI back to the old holder when no standby is healthy and the old holder answers', () => {
+    expect(decideRecovery(available, [candidate({ instanceId: 'i-sb', healthy: false })], old)).toMatchObject(
+      {
+        action: 'ATTACH',
+        instanceId: 'i-old',
+      },
+    );
+  });
+  it.each([
+    ['the old holder does not answer', { ...old, answers: false }],
+    ['the old holder is stopped', { ...old, state: 'stopped' }],
+    ['there is no old holder', undefined],
+  ])('reports a headless cluster when %s', (_, holder) => {
+    expect(decideRecovery(available, [], holder)).toMatchObject({ action: 'NONE' });
+    expect(decideRecovery(available, [], holder).reason).toContain('headless');
+  });
+  it.each([
+    [
+      'still attached',
+      { status: 'in-use', attachment: { attachmentId: 'a', instanceId: 'i-x', status: 'attached' } },
+    ],
+    ['detaching', { status: 'detaching' }],
+  ] as const)('does nothing when the ENI is %s', (_, eni) => {
+    expect(decideRecovery(eni, [candidate()], old)).toMatchObject({ action: 'NONE' });
+  });
+});
+
+describe('failoverExecutionName (the lock never burns: one name per minute, attachment and cluster)', () => {
+  const minute = 29_000_000 * 60_000;
+  it('gives two detectors confirming the same failure in the same minute the same name', () => {
+    expect(failoverExecutionName('prod', 'eni-attach-0123456789abcdef0', minute + 1_000)).toBe(
+      failoverExecutionName('prod', 'eni-attach-0123456789abcdef0', minute + 59_000),
+    );
+  });
+  it('gives a later failure of the same coordinator a new name', () => {
+    expect(failoverExecutionName('prod', 'eni-attach-1', minute)).not.toBe(
+      failoverExecutionName('prod', 'eni-attach-1', minute + 60_000),
+    );
+  });
+  it('names a detached ENI and keeps within 80 allowed characters', () => {
+    const name = failoverExecutionName('a-very-long-cluster-name-of-forty-chars', undefined, minute);
+    expect(name).toContain('detached');
+    const long = failoverExecutionName(
+      'a-very-long-cluster-name-of-forty-chars',
+      'eni-attach-0123456789abcdef0',
+      minute,
+    );
+    expect(long.length).toBeLessThanOrEqual(80);
+    expect(long).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(failoverExecutionName('prod.x', 'a', minute)).toBe(`failover-${29_000_000}-prod_x-a`);
   });
 });

@@ -5,6 +5,8 @@ import {
   type DrainProgress,
   type DrainSchedule,
   decideDrainStep,
+  inputOrder,
+  isClusterWorker,
   LIFECYCLE_MAX_WAIT_MS,
   MAX_POLLS_PER_EXECUTION,
   orderForTermination,
@@ -224,5 +226,29 @@ describe('orderForTermination', () => {
 
   it('returns an empty order for no candidates', () => {
     expect(orderForTermination([])).toEqual([]);
+  });
+});
+
+describe('inputOrder (what the termination policy answers when it cannot parse the event)', () => {
+  it.each([
+    ['the ids in order', { Instances: [{ InstanceId: 'i-b' }, { InstanceId: 'i-a' }] }, ['i-b', 'i-a']],
+    ['only string ids', { Instances: [{ InstanceId: 7 }, null, 'i-x', { InstanceId: 'i-a' }] }, ['i-a']],
+    ['nothing without an Instances array', { Instances: 'i-a' }, []],
+    ['nothing for null', null, []],
+    ['nothing for a string', 'SCALE_IN', []],
+    ['nothing without Instances', {}, []],
+  ])('%s', (_, event, ids) => {
+    expect(inputOrder(event)).toEqual(ids);
+  });
+});
+
+describe('isClusterWorker', () => {
+  it.each([
+    [{ 'trino-sentinel:cluster': 'prod', 'trino-sentinel:role': 'worker' }, true],
+    [{ 'trino-sentinel:cluster': 'prod', 'trino-sentinel:role': 'coordinator' }, false],
+    [{ 'trino-sentinel:cluster': 'staging', 'trino-sentinel:role': 'worker' }, false],
+    [{}, false],
+  ])('%o → %s', (tags, expected) => {
+    expect(isClusterWorker(tags, 'prod')).toBe(expected);
   });
 });

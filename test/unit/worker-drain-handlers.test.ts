@@ -15,13 +15,17 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { drainExecutionName, makeDrainHandlers } from '../../functions/worker-drain/handler.ts';
+import { type DrainDeps, drainExecutionName } from '../../functions/worker-drain/deps.ts';
 import {
   DrainEnvSchema,
   type DrainState,
   type DrainTaskInput,
   type LifecycleActionEvent,
 } from '../../functions/worker-drain/schemas.ts';
+import { makeSpotInterruptionHandler } from '../../functions/worker-drain/spot.ts';
+import { makeStartDrainHandler } from '../../functions/worker-drain/start.ts';
+import { makeDrainTaskHandlers } from '../../functions/worker-drain/tasks.ts';
+import { makeTerminationPolicyHandler } from '../../functions/worker-drain/termination-policy.ts';
 import { localContext } from '../../harness/invoke.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { AwsThrottledError, LifecycleActionGoneError, ValidationError } from '../../lib/errors.ts';
@@ -38,7 +42,15 @@ const sfn = mockClient(SFNClient);
 const cloudwatch = mockClient(CloudWatchClient);
 
 let trino: TestServer;
-let handlers: ReturnType<typeof makeDrainHandlers>;
+function makeHandlers(deps: () => DrainDeps) {
+  return {
+    ...makeDrainTaskHandlers(deps),
+    startDrain: makeStartDrainHandler(deps),
+    spotInterruption: makeSpotInterruptionHandler(deps),
+    terminationPolicy: makeTerminationPolicyHandler(deps),
+  };
+}
+let handlers: ReturnType<typeof makeHandlers>;
 
 const lifecycleEvent = (): LifecycleActionEvent => ({
   version: '0',
@@ -126,7 +138,7 @@ beforeAll(async () => {
     DRAIN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:prod-worker-drain',
     WORKER_URL_TEMPLATE: 'http://127.0.0.1:{tag:trino-sentinel:http-port}',
   });
-  handlers = makeDrainHandlers({
+  const deps: DrainDeps = {
     config,
     autoscaling: new AutoScalingClient({ region: 'us-east-1' }),
     ec2: new EC2Client({ region: 'us-east-1' }),
@@ -134,7 +146,8 @@ beforeAll(async () => {
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
     coordinator: async () => new TrinoClient({ baseUrl: trino.url, user: 'sentinel', timeoutMs: 1_000 }),
     now: () => NOW,
-  });
+  };
+  handlers = makeHandlers(() => deps);
 });
 afterAll(() => trino.close());
 beforeEach(() => {
@@ -204,11 +217,6 @@ describe('every entry point rejects a malformed event and starts nothing', () =>
           localContext('x'),
         ),
       /instance-id/,
-    ],
-    [
-      'terminationPolicy (no instances)',
-      (h) => h.terminationPolicy({ AutoScalingGroupName: 'x' } as never, localContext('x')),
-      /Instances/,
     ],
   ];
   it.each(cases)('%s', async (_, call, field) => {
@@ -393,6 +401,24 @@ describe('completeDrain', () => {
       '<token>',
     );
   });
+
+  it('counts a lost lifecycle action (DrainLifecycleLost = 1) before the drain ends quietly, so it alarms', async () => {
+    autoscaling
+      .on(CompleteLifecycleActionCommand)
+      .rejects(sdkError('ValidationError', `No active Lifecycle Action found with token ${TOKEN}`));
+    cloudwatch.on(PutMetricDataCommand).resolves({});
+    await handlers
+      .completeDrain(
+        taskInput(drainState({ done: true, outcome: 'WORKER_DRAINED' })),
+        localContext('completeDrain'),
+      )
+      .catch(() => undefined);
+    const sent = cloudwatch
+      .commandCalls(PutMetricDataCommand)
+      .flatMap((c) => c.args[0].input.MetricData ?? []);
+    expect(sent.map((d) => [d.MetricName, d.Value])).toEqual([['DrainLifecycleLost', 1]]);
+    expect(sent[0]?.Dimensions).toEqual([{ Name: 'ClusterName', Value: 'prod' }]);
+  });
 });
 
 describe('spotInterruption', () => {
@@ -445,6 +471,101 @@ describe('terminationPolicy', () => {
     await expect(handlers.terminationPolicy(input, localContext('tp'))).resolves.toEqual({
       InstanceIDs: [INSTANCE, 'i-0fedcba9876543210'],
     });
+  });
+
+  it.each([
+    [
+      'without Cause and CapacityToTerminate',
+      { Instances: input.Instances },
+      [INSTANCE, 'i-0fedcba9876543210'],
+    ],
+    [
+      'with a malformed instance id',
+      { ...input, Instances: [{ InstanceId: 'web-1' }, { InstanceId: INSTANCE }] },
+      ['web-1', INSTANCE],
+    ],
+    ['with no instances at all', { AutoScalingGroupName: 'x' }, []],
+    ['that is not an object', 'SCALE_IN', []],
+  ])(
+    'answers an event it cannot parse (%s) in the order Auto Scaling gave, calling nothing',
+    async (_, event, ids) => {
+      await expect(handlers.terminationPolicy(event as never, localContext('tp'))).resolves.toEqual({
+        InstanceIDs: ids,
+      });
+      nothingSent();
+    },
+  );
+
+  it('reads 1,000 candidates with ONE DescribeInstances call and orders them least-loaded first', async () => {
+    const ids = Array.from(
+      { length: 1_000 },
+      (_, i) => `i-${(0x10000000 + i).toString(16).padStart(17, '0')}`,
+    );
+    ec2.on(DescribeInstancesCommand).callsFake((request: { InstanceIds?: string[] }) => ({
+      Reservations: [
+        {
+          Instances: (request.InstanceIds ?? []).map((id, i) => ({
+            InstanceId: id,
+            State: { Name: 'running' },
+            PrivateIpAddress: '127.0.0.1',
+            Tags: [{ Key: 'trino-sentinel:http-port', Value: String(20_000 + i) }],
+          })),
+        },
+      ],
+    }));
+    // The coordinator reports load for the first two workers only: the first is busy, the second idle.
+    trino.respond((request) =>
+      request.path === '/v1/statement'
+        ? {
+            status: 200,
+            body: JSON.stringify({
+              id: 'q1',
+              columns: [
+                { name: 'http_uri', type: 'varchar' },
+                { name: 'tasks', type: 'bigint' },
+                { name: 'splits', type: 'bigint' },
+              ],
+              data: [
+                ['http://127.0.0.1:20000', 3, 40],
+                ['http://127.0.0.1:20001', 0, 0],
+              ],
+              stats: { state: 'FINISHED' },
+            }),
+          }
+        : { status: 404 },
+    );
+    const answer = (await handlers.terminationPolicy(
+      { ...input, Instances: ids.map((InstanceId) => ({ AvailabilityZone: 'us-east-1a', InstanceId })) },
+      localContext('tp'),
+    )) as { InstanceIDs: string[] };
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.InstanceIds).toHaveLength(1_000);
+    expect(answer.InstanceIDs).toHaveLength(1_000);
+    expect(answer.InstanceIDs.at(-1)).toBe(ids[0]);
+    expect(answer.InstanceIDs[0]).toBe(ids[1]);
+  });
+
+  it('drops ids EC2 no longer knows and repeats the call once without them', async () => {
+    let calls = 0;
+    ec2.on(DescribeInstancesCommand).callsFake((request: { InstanceIds?: string[] }) => {
+      calls += 1;
+      if (calls === 1) {
+        throw Object.assign(new Error("The instance ID 'i-0fedcba9876543210' does not exist"), {
+          name: 'InvalidInstanceID.NotFound',
+          $metadata: {},
+        });
+      }
+      expect(request.InstanceIds).toEqual([INSTANCE]);
+      return instance();
+    });
+    trino.respond(() => ({
+      status: 200,
+      body: JSON.stringify({ id: 'q', columns: [], data: [], stats: { state: 'FINISHED' } }),
+    }));
+    await expect(handlers.terminationPolicy(input, localContext('tp'))).resolves.toEqual({
+      InstanceIDs: [INSTANCE, 'i-0fedcba9876543210'],
+    });
+    expect(calls).toBe(2);
   });
 });
 

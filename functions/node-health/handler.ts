@@ -1,0 +1,237 @@
+/**
+ * node-health: scheduled every minute. Reads the worker and coordinator groups, the coordinator's `/v1/node`, each
+ * worker's `GET /v1/info/state` and each standby coordinator's primary address; decides ({@link decideNodeHealth})
+ * which instances have been broken long enough; marks those `Unhealthy` (`SetInstanceHealth`, respecting the
+ * group's grace period) so Auto Scaling replaces them — a worker through its drain lifecycle hook. Publishes
+ * `WorkersMarkedUnhealthy`, `CoordinatorsMarkedUnhealthy` and `UnhealthyNodes` (all alarmed).
+ * The carried state ("bad since") lives in an SSM String parameter: nothing is decided on one observation.
+ * Source: Trino `GET /v1/node` (io.trino.server.NodeResource), `GET /v1/info/state` and `GET /v1/info`
+ * (io.trino.server.ServerInfoResource); Auto Scaling SetInstanceHealth.
+ *
+ * @module
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import pLimit from 'p-limit';
+import { describeGroup, type GroupView, markInstanceUnhealthy } from '../../lib/aws/autoscaling.ts';
+import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
+import { type AwsCall, describeEni, describeInstances, type InstanceView } from '../../lib/aws/ec2.ts';
+import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { defineHandler } from '../../lib/handler.ts';
+import { instanceUrl } from '../../lib/instance-url.ts';
+import { logger } from '../../lib/logger.ts';
+import type { TrinoClient } from '../../lib/trino/client.ts';
+import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
+import { observeWorkerState } from '../worker-drain/worker.ts';
+import {
+  decideNodeHealth,
+  type HealthState,
+  type MemberObservation,
+  type NodeHealthDecision,
+} from './decide.ts';
+import { HealthStateSchema, type NodeHealthConfig, NodeHealthEnvSchema } from './schemas.ts';
+
+/** Dependencies; injectable for tests. */
+export interface NodeHealthDeps {
+  readonly config: NodeHealthConfig;
+  readonly ec2: EC2Client;
+  readonly autoscaling: AutoScalingClient;
+  readonly ssm: SSMClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly coordinator: () => Promise<TrinoClient>;
+  readonly now: () => number;
+}
+
+const PROBES_AT_ONCE = 16;
+
+function parameterName(config: NodeHealthConfig): string {
+  return config.NODE_HEALTH_SSM_PARAMETER ?? `/trino-sentinel/${config.CLUSTER_NAME}/node-health`;
+}
+
+async function readState(deps: NodeHealthDeps, call: AwsCall): Promise<HealthState> {
+  const value = await getParameterValue(deps.ssm, parameterName(deps.config), call);
+  if (value === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    json = undefined;
+  }
+  const parsed = HealthStateSchema.safeParse(json);
+  if (!parsed.success) logger.warn('Node-health state unreadable: starting afresh');
+  return parsed.success ? parsed.data : {};
+}
+
+/** Hosts (host:port) the coordinator lists in `/v1/node`, or `UNKNOWN`. */
+async function announcedHosts(
+  coordinator: TrinoClient,
+  timeoutMs: number,
+  call: AwsCall,
+): Promise<Set<string> | 'UNKNOWN'> {
+  try {
+    const nodes = await coordinator.getNodes({ timeoutMs, ...(call.signal ? { signal: call.signal } : {}) });
+    return new Set(nodes.map((n) => new URL(n.uri).host));
+  } catch (error) {
+    logger.warn('Could not read /v1/node: no worker is judged by its announcement this round', {
+      error: String(error),
+    });
+    return 'UNKNOWN';
+  }
+}
+
+async function observeMembers(deps: NodeHealthDeps, call: AwsCall): Promise<MemberObservation[]> {
+  const { config } = deps;
+  const [workers, coordinators, eni] = await Promise.all([
+    describeGroup(deps.autoscaling, config.WORKER_ASG_NAME, call),
+    describeGroup(deps.autoscaling, config.COORDINATOR_ASG_NAME, call),
+    describeEni(deps.ec2, config.COORDINATOR_ENI_ID, call),
+  ]);
+  const members = (group: GroupView | undefined) => group?.instances ?? [];
+  const ids = [...members(workers), ...members(coordinators)].map((m) => m.instanceId);
+  const { instances } = await describeInstances(deps.ec2, ids, call);
+  const coordinator = await deps.coordinator();
+  const announced = await announcedHosts(coordinator, config.PROBE_TIMEOUT_MS, call);
+  const limit = pLimit(PROBES_AT_ONCE);
+  const holder = eni.attachment?.status === 'detached' ? undefined : eni.attachment?.instanceId;
+  const url = (template: string, instance: InstanceView | undefined): URL | undefined => {
+    if (instance === undefined) return undefined;
+    try {
+      return new URL(instanceUrl(template, instance));
+    } catch {
+      return undefined;
+    }
+  };
+  const workerObservations = members(workers).map((m) =>
+    limit(async (): Promise<MemberObservation> => {
+      const instance = instances.get(m.instanceId);
+      const target = url(config.WORKER_URL_TEMPLATE, instance);
+      let process = 'UNKNOWN';
+      if (target !== undefined) {
+        const worker = coordinator.forNode(target.origin);
+        try {
+          process = await observeWorkerState(worker).catch(() => 'UNKNOWN');
+        } finally {
+          worker.close();
+        }
+      }
+      return {
+        instanceId: m.instanceId,
+        group: 'worker',
+        lifecycleState: m.lifecycleState,
+        launchTimeMs: instance?.launchTimeMs ?? 0,
+        announced: announced === 'UNKNOWN' || target === undefined ? 'UNKNOWN' : announced.has(target.host),
+        process,
+      };
+    }),
+  );
+  const coordinatorObservations = members(coordinators).map((m) =>
+    limit(async (): Promise<MemberObservation> => {
+      const instance = instances.get(m.instanceId);
+      const target = url(config.PRIMARY_URL_TEMPLATE, instance);
+      let process = 'UNKNOWN';
+      if (target !== undefined && m.instanceId !== holder) {
+        const node = coordinator.forNode(target.origin);
+        try {
+          const info = await node.getInfo({ timeoutMs: config.PROBE_TIMEOUT_MS });
+          process = !info.starting && info.coordinator ? 'ANSWERS' : 'UNREACHABLE';
+        } catch {
+          process = 'UNREACHABLE';
+        } finally {
+          node.close();
+        }
+      }
+      return {
+        instanceId: m.instanceId,
+        group: 'coordinator',
+        lifecycleState: m.lifecycleState,
+        launchTimeMs: instance?.launchTimeMs ?? 0,
+        holdsEni: m.instanceId === holder,
+        process,
+      };
+    }),
+  );
+  return Promise.all([...workerObservations, ...coordinatorObservations]);
+}
+
+/**
+ * One round: gather → decide → mark → carry the state → publish.
+ * @throws AwsThrottledError | AwsError when a group, the ENI or the state cannot be read (nothing is marked then).
+ */
+export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): Promise<NodeHealthDecision> {
+  const { config } = deps;
+  const [members, previous] = await Promise.all([observeMembers(deps, call), readState(deps, call)]);
+  const now = deps.now();
+  const decision = decideNodeHealth(
+    members,
+    previous,
+    {
+      unhealthyAfterMs: config.UNHEALTHY_AFTER_SECONDS * 1_000,
+      launchGraceMs: config.LAUNCH_GRACE_SECONDS * 1_000,
+    },
+    now,
+  );
+  for (const node of decision.markUnhealthy) {
+    logger.error('Marking instance Unhealthy: its group replaces it', { ...node });
+    await markInstanceUnhealthy(deps.autoscaling, node.instanceId, true, call);
+  }
+  await putParameterValue(deps.ssm, parameterName(config), JSON.stringify(decision.state), call);
+  const marked = (group: string) => decision.markUnhealthy.filter((n) => n.group === group).length;
+  await publishMetrics(
+    deps.cloudwatch,
+    [
+      { name: 'WorkersMarkedUnhealthy', unit: 'Count', value: marked('worker') },
+      { name: 'CoordinatorsMarkedUnhealthy', unit: 'Count', value: marked('coordinator') },
+      {
+        name: 'UnhealthyNodes',
+        unit: 'Count',
+        value: Object.keys(decision.state).length + decision.markUnhealthy.length,
+      },
+    ],
+    { namespace: config.METRICS_NAMESPACE, clusterName: config.CLUSTER_NAME, timestamp: new Date(now) },
+    call,
+  ).catch((error: unknown) => logger.warn('Could not publish node-health metrics', { error: String(error) }));
+  logger.info('Node health', {
+    verdicts: decision.verdicts,
+    bad: decision.state,
+    marked: decision.markUnhealthy,
+  });
+  return decision;
+}
+
+let defaultDeps: NodeHealthDeps | undefined;
+
+/** Default dependencies, built once per container. */
+export function getDefaultNodeHealthDeps(): NodeHealthDeps {
+  if (defaultDeps === undefined) {
+    const config = loadConfig(NodeHealthEnvSchema);
+    defaultDeps = {
+      config,
+      ec2: new EC2Client({}),
+      autoscaling: new AutoScalingClient({}),
+      ssm: new SSMClient({}),
+      cloudwatch: new CloudWatchClient({}),
+      coordinator: lazyTrinoClient(config),
+      now: () => Date.now(),
+    };
+  }
+  return defaultDeps;
+}
+
+/** Builds the handler over the given dependencies. */
+export function makeNodeHealthHandler(deps: () => NodeHealthDeps = getDefaultNodeHealthDeps) {
+  return defineHandler(
+    {
+      schema: ScheduledEventSchema,
+      source: 'EventBridge scheduled event',
+      run: (_event, d: NodeHealthDeps, { signal }) => runNodeHealth(d, { signal }),
+    },
+    deps,
+  );
+}
+
+/** Lambda entry point (serverless.yml: `nodeHealth`). */
+export const handler = makeNodeHealthHandler();

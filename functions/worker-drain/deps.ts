@@ -1,0 +1,81 @@
+/**
+ * Dependencies of the drain functions, built once per container, and helpers they share.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { LifecycleActionRef } from '../../lib/aws/autoscaling.ts';
+import { loadConfig } from '../../lib/config.ts';
+import type { TrinoClient } from '../../lib/trino/client.ts';
+import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import type { DrainPolicy } from './decide.ts';
+import { type DrainConfig, DrainEnvSchema } from './schemas.ts';
+
+/** Everything the drain handlers need from outside; injectable for tests. */
+export interface DrainDeps {
+  readonly config: DrainConfig;
+  readonly autoscaling: AutoScalingClient;
+  readonly ec2: EC2Client;
+  readonly sfn: SFNClient;
+  readonly cloudwatch: CloudWatchClient;
+  /** Coordinator client (credentials resolved once). */
+  readonly coordinator: () => Promise<TrinoClient>;
+  /** Epoch ms. */
+  readonly now: () => number;
+}
+
+let defaultDeps: DrainDeps | undefined;
+
+/** Default dependencies, built once per container. */
+export function getDefaultDrainDeps(): DrainDeps {
+  if (defaultDeps === undefined) {
+    const config = loadConfig(DrainEnvSchema);
+    defaultDeps = {
+      config,
+      autoscaling: new AutoScalingClient({}),
+      ec2: new EC2Client({}),
+      sfn: new SFNClient({}),
+      cloudwatch: new CloudWatchClient({}),
+      coordinator: lazyTrinoClient(config),
+      now: () => Date.now(),
+    };
+  }
+  return defaultDeps;
+}
+
+/** Policy of the drain decisions from configuration and the hook's real HeartbeatTimeout (ms). */
+export function drainPolicy(config: DrainConfig, heartbeatTimeoutMs: number): DrainPolicy {
+  return {
+    drainTimeoutMs: config.DRAIN_TIMEOUT_SECONDS * 1_000,
+    heartbeatTimeoutMs,
+    pollIntervalMs: config.DRAIN_POLL_SECONDS * 1_000,
+    heartbeatMarginMs: config.HEARTBEAT_MARGIN_SECONDS * 1_000,
+    unreachableConfirmations: config.UNREACHABLE_CONFIRMATIONS,
+  };
+}
+
+/**
+ * Execution name for one lifecycle action: instance id + a hash of the token (the token itself never appears).
+ * Step Functions refuses a second execution of the same name, so a duplicate event cannot start a second drain.
+ */
+export function drainExecutionName(instanceId: string, lifecycleActionToken: string): string {
+  return `drain-${instanceId}-${createHash('sha256').update(lifecycleActionToken).digest('hex').slice(0, 24)}`;
+}
+
+/** A client of one worker; credentials never travel over its plain-HTTP internal port (the client refuses). */
+export function workerClient(coordinator: TrinoClient, url: string): TrinoClient {
+  return coordinator.forNode(url);
+}
+
+/** The loggable part of a lifecycle action reference (never the token). */
+export function safeRef(ref: LifecycleActionRef) {
+  return {
+    instanceId: ref.instanceId,
+    autoScalingGroupName: ref.autoScalingGroupName,
+    lifecycleHookName: ref.lifecycleHookName,
+  };
+}

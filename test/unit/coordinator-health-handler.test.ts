@@ -1,0 +1,187 @@
+/**
+ * The detector's paths an emulator cannot produce, with aws-sdk-client-mock (every mocked call asserted): EC2
+ * throttled during a real outage (unknown never confirms), and the failover lock's outcomes — a RUNNING execution
+ * (nothing started), a name taken by a racing detector (counted as running), a name taken with nothing running
+ * (FailoverNotStarted published and notified). The coordinator is an address where nothing listens.
+ */
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  type DescribeNetworkInterfacesCommandOutput,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import {
+  ExecutionAlreadyExists,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
+import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-health/handler.ts';
+import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { TrinoClient } from '../../lib/trino/client.ts';
+
+const ec2 = mockClient(EC2Client);
+const sfn = mockClient(SFNClient);
+const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
+
+const ENI = 'eni-0123456789abcdef0';
+const ACTIVE = 'i-0aaaaaaaaaaaaaaaa';
+const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:prod-failover';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:prod-alarms';
+
+function throttled(): Error {
+  return Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: {} });
+}
+
+function deps(): HealthDeps {
+  const config = loadConfig(HealthEnvSchema, {
+    CLUSTER_NAME: 'prod',
+    TRINO_URL: 'http://127.0.0.1:9',
+    COORDINATOR_ENI_ID: ENI,
+    PRIMARY_URL_TEMPLATE: 'http://127.0.0.1:9',
+    PROBE_INTERVAL_MS: '500',
+    PROBE_TIMEOUT_MS: '200',
+    FAILURES_TO_CONFIRM: '3',
+    LOOP_DURATION_MS: '2400',
+    FAILOVER_STATE_MACHINE_ARN: ARN,
+    ALARM_TOPIC_ARN: TOPIC,
+  });
+  return {
+    config,
+    ec2: new EC2Client({ region: 'us-east-1' }),
+    cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+    sfn: new SFNClient({ region: 'us-east-1' }),
+    sns: new SNSClient({ region: 'us-east-1' }),
+    coordinator: async () => new TrinoClient({ baseUrl: config.TRINO_URL, user: 'sentinel', timeoutMs: 200 }),
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+}
+
+const attachedEni: Partial<DescribeNetworkInterfacesCommandOutput> = {
+  NetworkInterfaces: [
+    {
+      NetworkInterfaceId: ENI,
+      Status: 'in-use',
+      Attachment: { AttachmentId: 'eni-attach-1', InstanceId: ACTIVE, Status: 'attached', DeviceIndex: 1 },
+    },
+  ],
+};
+
+beforeEach(() => {
+  for (const mock of [ec2, sfn, sns, cloudwatch]) mock.reset();
+  cloudwatch.on(PutMetricDataCommand).resolves({});
+  sns.on(PublishCommand).resolves({});
+  ec2.on(DescribeInstancesCommand).resolves({
+    Reservations: [
+      { Instances: [{ InstanceId: ACTIVE, State: { Name: 'running' }, PrivateIpAddress: '127.0.0.1' }] },
+    ],
+  });
+  ec2.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [] });
+});
+
+describe('runHealthLoop: unknown is never taken for down', () => {
+  it('keeps failing probes unconfirmed while EC2 is throttled (ENI unreadable), and starts nothing', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).rejects(throttled());
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result.rounds).toBeGreaterThanOrEqual(4);
+    expect(result.unhealthyRounds).toBe(result.rounds);
+    expect(result.failover).toBe('NONE');
+    expect(result.verdict).toMatchObject({ confirmedFailure: false, unknownSignals: ['eni'] });
+    expect(sfn.calls()).toHaveLength(0);
+    const published = cloudwatch
+      .commandCalls(PutMetricDataCommand)
+      .flatMap((c) => c.args[0].input.MetricData ?? []);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      MetricName: 'CoordinatorHealthy',
+      StatisticValues: { SampleCount: result.rounds, Sum: 0, Minimum: 0, Maximum: 0 },
+    });
+  });
+
+  it('keeps failing probes unconfirmed while the instance reads are throttled', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    ec2.on(DescribeInstancesCommand).rejects(throttled());
+    ec2.on(DescribeInstanceStatusCommand).rejects(throttled());
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result.failover).toBe('NONE');
+    expect(result.verdict?.unknownSignals).toEqual(['instanceState', 'instanceStatus']);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
+
+describe('runHealthLoop: the failover lock holds only while an execution runs', () => {
+  it('starts a failover when none is RUNNING (a closed execution of the same coordinator blocks nothing)', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${ARN}:x`, startDate: new Date() });
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result).toMatchObject({ failover: 'STARTED', rounds: 3 });
+    expect(result.executionName).toMatch(/^failover-\d+-prod-eni-attach-1$/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('starts nothing while another failover execution is RUNNING', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    sfn
+      .on(ListExecutionsCommand)
+      .resolves({ executions: [{ name: 'failover-drill-by-hand', status: 'RUNNING' }] } as never);
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result).toMatchObject({ failover: 'ALREADY_RUNNING', executionName: 'failover-drill-by-hand' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('counts a name a racing detector took a moment ago as running', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    sfn
+      .on(ListExecutionsCommand)
+      .resolvesOnce({ executions: [] })
+      .resolves({ executions: [{ name: 'failover-racer', status: 'RUNNING' }] } as never);
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result.failover).toBe('ALREADY_RUNNING');
+    expect(
+      cloudwatch
+        .commandCalls(PutMetricDataCommand)
+        .flatMap((c) => c.args[0].input.MetricData ?? [])
+        .map((d) => d.MetricName),
+    ).not.toContain('FailoverNotStarted');
+  });
+
+  it('publishes FailoverNotStarted and notifies when a confirmed failure starts nothing', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result.failover).toBe('NOT_STARTED');
+    const metrics = cloudwatch
+      .commandCalls(PutMetricDataCommand)
+      .flatMap((c) => c.args[0].input.MetricData ?? []);
+    expect(metrics.find((d) => d.MetricName === 'FailoverNotStarted')).toMatchObject({ Value: 1 });
+    const subjects = sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject);
+    expect(subjects).toContain('Trino coordinator failure confirmed, NO failover started (prod)');
+  });
+
+  it('confirms on a detached ENI (a definite reading) and starts a failover named for it', async () => {
+    ec2
+      .on(DescribeNetworkInterfacesCommand)
+      .resolves({ NetworkInterfaces: [{ NetworkInterfaceId: ENI, Status: 'available' }] });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${ARN}:x`, startDate: new Date() });
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result).toMatchObject({ failover: 'STARTED', verdict: { secondSignal: 'ENI_DETACHED' } });
+    expect(result.executionName).toMatch(/-prod-detached$/);
+  });
+});
