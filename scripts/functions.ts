@@ -10,11 +10,15 @@ import type { BuildOptions } from 'esbuild';
 /** Function name → entry file (relative to the repository root). */
 export const FUNCTIONS: Readonly<Record<string, string>> = {
   clusterMetrics: 'functions/cluster-metrics/handler.ts',
-  /** One bundle serves startDrain, beginDrain, checkDrain, completeDrain, spotInterruption, terminationPolicy. */
-  workerDrain: 'functions/worker-drain/handler.ts',
+  startDrain: 'functions/worker-drain/start.ts',
+  /** One bundle serves beginDrain, checkDrain and completeDrain (the drain state machine's tasks). */
+  drainTasks: 'functions/worker-drain/tasks.ts',
+  spotInterruption: 'functions/worker-drain/spot.ts',
+  terminationPolicy: 'functions/worker-drain/termination-policy.ts',
   coordinatorHealth: 'functions/coordinator-health/handler.ts',
-  /** One bundle serves the ten Task functions of the failover state machine. */
+  /** One function runs every Task state of the failover state machine. */
   coordinatorFailover: 'functions/coordinator-failover/handler.ts',
+  nodeHealth: 'functions/node-health/handler.ts',
   queryLogIngest: 'functions/query-log-ingest/handler.ts',
   queryLogShip: 'functions/query-log-ship/handler.ts',
   queryLogPoll: 'functions/query-log-poll/handler.ts',
