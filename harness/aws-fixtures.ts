@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  AttachInstancesCommand,
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
@@ -152,15 +153,16 @@ export interface CoordinatorSet {
   readonly activeInstanceId: string;
   readonly standbyInstanceIds: readonly string[];
   readonly subnetId: string;
-  /** Coordinator Auto Scaling group (active and standbys are not in it: `TERMINATE_FAILED` stops them). */
+  /** Coordinator Auto Scaling group: the active coordinator and every standby are its members (AttachInstances). */
   readonly coordinatorGroupName: string;
 }
 
 /**
- * Creates, in moto, the instances of an HA coordinator set (one active tagged `coordinator`, `standbys` tagged
- * `standby`, all of `clusterName`), the coordinator ENI attached to the active one at device index 1, and an empty
- * coordinator Auto Scaling group (the no-standby path scales it out). Ports are tagged later with
- * {@link tagPorts}, once the local coordinators are running.
+ * Creates, in moto, the instances of an HA coordinator set (one active and `standbys` more, all tagged like
+ * infra/'s launch template: `trino-sentinel:role=coordinator` of `clusterName`), the coordinator ENI attached to the
+ * active one at device index 1, and the coordinator Auto Scaling group with every one of them attached as members
+ * (room for one more: the no-standby path scales it out). Ports are tagged later with {@link tagPorts}, once the
+ * local coordinators are running.
  */
 export async function createCoordinatorSet(
   aws: EmulatorClientConfig,
@@ -180,23 +182,6 @@ export async function createCoordinatorSet(
     );
     const subnetId = subnet.Subnet?.SubnetId ?? '';
     const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
-    const launch = (role: 'coordinator' | 'standby') =>
-      launchCoordinatorInstance(aws, clusterName, subnetId, role);
-    const activeInstanceId = await launch('coordinator');
-    const standbyInstanceIds: string[] = [];
-    for (let i = 0; i < standbys; i += 1) standbyInstanceIds.push(await launch('standby'));
-    const eni = await ec2.send(
-      new CreateNetworkInterfaceCommand({ SubnetId: subnetId, PrivateIpAddress: '10.60.1.100' }),
-    );
-    const networkInterfaceId = eni.NetworkInterface?.NetworkInterfaceId;
-    if (networkInterfaceId === undefined) throw new Error('moto created no ENI');
-    const attached = await ec2.send(
-      new AttachNetworkInterfaceCommand({
-        NetworkInterfaceId: networkInterfaceId,
-        InstanceId: activeInstanceId,
-        DeviceIndex: 1,
-      }),
-    );
     const templateName = `${clusterName}-coordinator`;
     await ec2.send(
       new CreateLaunchTemplateCommand({
@@ -210,9 +195,25 @@ export async function createCoordinatorSet(
         AutoScalingGroupName: coordinatorGroupName,
         LaunchTemplate: { LaunchTemplateName: templateName, Version: '$Latest' },
         MinSize: 0,
-        MaxSize: 3,
+        MaxSize: standbys + 4,
         DesiredCapacity: 0,
         VPCZoneIdentifier: subnetId,
+      }),
+    );
+    const launch = () => launchCoordinatorInstance(aws, clusterName, subnetId, coordinatorGroupName);
+    const activeInstanceId = await launch();
+    const standbyInstanceIds: string[] = [];
+    for (let i = 0; i < standbys; i += 1) standbyInstanceIds.push(await launch());
+    const eni = await ec2.send(
+      new CreateNetworkInterfaceCommand({ SubnetId: subnetId, PrivateIpAddress: '10.60.1.100' }),
+    );
+    const networkInterfaceId = eni.NetworkInterface?.NetworkInterfaceId;
+    if (networkInterfaceId === undefined) throw new Error('moto created no ENI');
+    const attached = await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: networkInterfaceId,
+        InstanceId: activeInstanceId,
+        DeviceIndex: 1,
       }),
     );
     return {
@@ -259,17 +260,18 @@ export async function tagPorts(
 }
 
 /**
- * Launches one more coordinator-side instance in moto (e.g. the replacement standby the coordinator group would
- * launch), tagged `role` of `clusterName`, in `subnetId`.
+ * Launches one more coordinator-group instance in moto (e.g. the replacement standby the coordinator group would
+ * launch), tagged like infra/'s launch template, in `subnetId`, and attaches it to the coordinator group.
  * @returns Its instance id.
  */
 export async function launchCoordinatorInstance(
   aws: EmulatorClientConfig,
   clusterName: string,
   subnetId: string,
-  role: 'coordinator' | 'standby',
+  coordinatorGroupName: string,
 ): Promise<string> {
   const ec2 = new EC2Client(aws);
+  const autoscaling = new AutoScalingClient(aws);
   try {
     const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
     const run = await ec2.send(
@@ -283,7 +285,7 @@ export async function launchCoordinatorInstance(
             ResourceType: 'instance',
             Tags: [
               { Key: 'trino-sentinel:cluster', Value: clusterName },
-              { Key: 'trino-sentinel:role', Value: role },
+              { Key: 'trino-sentinel:role', Value: 'coordinator' },
             ],
           },
         ],
@@ -291,8 +293,12 @@ export async function launchCoordinatorInstance(
     );
     const id = run.Instances?.[0]?.InstanceId;
     if (id === undefined) throw new Error('moto launched no instance');
+    await autoscaling.send(
+      new AttachInstancesCommand({ AutoScalingGroupName: coordinatorGroupName, InstanceIds: [id] }),
+    );
     return id;
   } finally {
     ec2.destroy();
+    autoscaling.destroy();
   }
 }

@@ -27,6 +27,8 @@ export interface LocalExecution {
   readonly result: Promise<unknown>;
   /** Names of the states entered, in order. */
   readonly statesEntered: string[];
+  /** `RUNNING` until the result settles, then `SUCCEEDED` or `FAILED`. */
+  readonly status: () => 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 }
 
 const ArnPlaceholder = /\$\{([A-Za-z0-9]+)\}/g;
@@ -90,7 +92,22 @@ export class LocalStepFunctions {
         if (event.type === 'StateEntered') statesEntered.push(event.state.name);
       }
     })().catch(() => undefined);
-    const execution: LocalExecution = { name, input, result: run.result, statesEntered };
+    let status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' = 'RUNNING';
+    run.result.then(
+      () => {
+        status = 'SUCCEEDED';
+      },
+      () => {
+        status = 'FAILED';
+      },
+    );
+    const execution: LocalExecution = {
+      name,
+      input,
+      result: run.result,
+      statesEntered,
+      status: () => status,
+    };
     this.#executions.set(name, execution);
     return execution;
   }
@@ -101,12 +118,23 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Routes `StartExecution` sent through `client` to {@link start}; other commands go to the client's endpoint.
+   * Routes `StartExecution` and `ListExecutions` sent through `client` to the local executions; other commands go
+   * to the client's endpoint.
    * @returns The same client, for chaining.
    */
   bridge(client: SFNClient): SFNClient {
     client.middlewareStack.add(
       (next, context) => async (args) => {
+        if (context.commandName === 'ListExecutionsCommand') {
+          const filter = z
+            .object({ statusFilter: z.string().optional() })
+            .loose()
+            .parse(args.input).statusFilter;
+          const executions = [...this.#executions.values()]
+            .filter((e) => filter === undefined || e.status() === filter)
+            .map((e) => ({ name: e.name, status: e.status() }));
+          return { output: { $metadata: { httpStatusCode: 200 }, executions }, response: {} };
+        }
         if (context.commandName !== 'StartExecutionCommand') return next(args);
         const input = z
           .object({ name: z.string(), input: z.string(), stateMachineArn: z.string() })

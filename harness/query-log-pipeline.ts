@@ -112,7 +112,7 @@ export async function startQueryLogPipeline(options: {
   const eventSource = startSqsEventSource({
     sqs,
     queueUrl,
-    handler: makeShipHandler(shipDeps),
+    handler: makeShipHandler(() => shipDeps),
     functionName: 'queryLogShip',
     region: aws.region,
   });

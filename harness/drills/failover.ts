@@ -22,8 +22,9 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { type FailoverDeps, makeFailoverHandlers } from '../../functions/coordinator-failover/handler.ts';
-import { FailoverEnvSchema } from '../../functions/coordinator-failover/schemas.ts';
+import type { FailoverDeps } from '../../functions/coordinator-failover/deps.ts';
+import { makeFailoverHandler } from '../../functions/coordinator-failover/handler.ts';
+import { FAILOVER_TASK_NAMES, FailoverEnvSchema } from '../../functions/coordinator-failover/schemas.ts';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
 import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-health/handler.ts';
 import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
@@ -220,20 +221,12 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       coordinator,
       now: () => Date.now(),
     };
-    const handlers = makeFailoverHandlers(failoverDeps);
+    const handler = makeFailoverHandler(() => failoverDeps);
     const { definition } = await loadDefinition('coordinator-failover.asl.json');
-    const local = new LocalStepFunctions(definition, {
-      PlanFailover: handlers.planFailover,
-      AwaitStandby: handlers.awaitStandby,
-      DetachEni: handlers.detachEni,
-      CheckDetach: handlers.checkDetach,
-      FenceFailed: handlers.fenceFailed,
-      AttachEni: handlers.attachEni,
-      CheckAttach: handlers.checkAttach,
-      CheckServing: handlers.checkServing,
-      CompleteFailover: handlers.completeFailover,
-      NotifyFailure: handlers.notifyFailure,
-    });
+    const local = new LocalStepFunctions(
+      definition,
+      Object.fromEntries(FAILOVER_TASK_NAMES.map((task) => [task, handler])),
+    );
     const sfn = local.bridge(new SFNClient(aws));
     const healthDeps: HealthDeps = {
       config: healthConfig,
@@ -259,7 +252,7 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       eniClient,
       addStandby: async () => {
         const node = await running.addStandby();
-        const id = await launchCoordinatorInstance(aws, clusterName, set.subnetId, 'standby');
+        const id = await launchCoordinatorInstance(aws, clusterName, set.subnetId, set.coordinatorGroupName);
         const p = { http: node.httpPort, https: running.httpsPorts[node.name] ?? 0 };
         ports.set(id, p);
         nodeOf.set(id, node.name);

@@ -23,8 +23,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { makeDrainHandlers } from '../../functions/worker-drain/handler.ts';
+import type { DrainDeps } from '../../functions/worker-drain/deps.ts';
 import { DrainEnvSchema, type LifecycleActionEvent } from '../../functions/worker-drain/schemas.ts';
+import { makeStartDrainHandler } from '../../functions/worker-drain/start.ts';
+import { makeDrainTaskHandlers } from '../../functions/worker-drain/tasks.ts';
+import { makeTerminationPolicyHandler } from '../../functions/worker-drain/termination-policy.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
@@ -107,7 +110,7 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
     ssm: new SSMProvider({ awsSdkV3Client: new SSMClient(options.aws) }),
     secrets: new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(options.aws) }),
   };
-  const handlers = makeDrainHandlers({
+  const drainDeps: DrainDeps = {
     config,
     autoscaling,
     ec2: new EC2Client(options.aws),
@@ -115,7 +118,12 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
     cloudwatch: new CloudWatchClient(options.aws),
     coordinator: () => resolveTrinoClient(config, secrets),
     now: () => Date.now(),
-  });
+  };
+  const handlers = {
+    ...makeDrainTaskHandlers(() => drainDeps),
+    startDrain: makeStartDrainHandler(() => drainDeps),
+    terminationPolicy: makeTerminationPolicyHandler(() => drainDeps),
+  };
   const { definition } = await loadDefinition('worker-drain.asl.json');
   const local = new LocalStepFunctions(definition, {
     BeginDrain: handlers.beginDrain,

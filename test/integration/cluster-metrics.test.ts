@@ -19,12 +19,12 @@ const cloudwatch = new CloudWatchClient(awsConfig());
 
 function handlerFor(env: Record<string, string>) {
   const config = loadConfig(MetricsEnvSchema, env);
-  return makeHandler({
+  return makeHandler(() => ({
     config,
     cloudwatch,
     trino: () => resolveTrinoClient(config, secretSources()),
     now: () => Date.now(),
-  });
+  }));
 }
 
 async function invoke(env: Record<string, string>): Promise<MetricsCycleResult> {

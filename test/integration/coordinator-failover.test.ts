@@ -11,8 +11,9 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AttachNetworkInterfaceCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeFailoverHandlers } from '../../functions/coordinator-failover/handler.ts';
-import { FailoverEnvSchema } from '../../functions/coordinator-failover/schemas.ts';
+import { makeFailoverHandler } from '../../functions/coordinator-failover/handler.ts';
+import { FAILOVER_TASK_NAMES, FailoverEnvSchema } from '../../functions/coordinator-failover/schemas.ts';
+import { runAttachEni } from '../../functions/coordinator-failover/tasks/attach.ts';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
 import { runHealthLoop } from '../../functions/coordinator-health/handler.ts';
 import { createCoordinatorSet, tagPorts } from '../../harness/aws-fixtures.ts';
@@ -22,21 +23,13 @@ import {
   runFailoverDrill,
   startHaSandbox,
 } from '../../harness/drills/failover.ts';
-import { localContext } from '../../harness/invoke.ts';
 import { LocalStepFunctions, loadDefinition } from '../../harness/local-sfn.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { awsConfig, readMetrics, resetAws } from '../helpers/components.ts';
 
-function tagsOf(
-  instances: { InstanceId?: string; Tags?: { Key?: string; Value?: string }[]; State?: { Name?: string } }[],
-) {
-  return new Map(
-    instances.map((i) => [
-      i.InstanceId ?? '',
-      { role: i.Tags?.find((t) => t.Key === 'trino-sentinel:role')?.Value, state: i.State?.Name },
-    ]),
-  );
+function statesOf(instances: { InstanceId?: string; State?: { Name?: string } }[]) {
+  return new Map(instances.map((i) => [i.InstanceId ?? '', i.State?.Name]));
 }
 
 describe('coordinator failover on real Trino coordinators', () => {
@@ -98,15 +91,16 @@ describe('coordinator failover on real Trino coordinators', () => {
     expect(drill.workersBackAfterMs).not.toBeNull();
     expect(drill.detectedAfterMs).toBeLessThan(drill.servingAfterMs ?? 0);
     expect(drill.timeline.map((t) => t.event).join('\n')).toMatch(
-      /Planned: FAILOVER[\s\S]*DetachNetworkInterface[\s\S]*ENI detached[\s\S]*Stopped[\s\S]*AttachNetworkInterface[\s\S]*ENI attached[\s\S]*answers on the ENI address[\s\S]*re-announced/,
+      /Planned: FAILOVER[\s\S]*DetachNetworkInterface[\s\S]*ENI detached[\s\S]*Terminated[\s\S]*AttachNetworkInterface[\s\S]*ENI attached[\s\S]*answers on the ENI address[\s\S]*re-announced/,
     );
-    // The fence: the failed instance is stopped and tagged failed; the standby is the coordinator now.
+    // The fence: the failed instance is terminated through its group (which launches a replacement); the standby
+    // holds the ENI, so it is the coordinator — no tag says so, the attachment does.
     const out = await ec2.send(
       new DescribeInstancesCommand({ InstanceIds: [ha.set.activeInstanceId, live ?? ''] }),
     );
-    const tags = tagsOf(out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []);
-    expect(tags.get(ha.set.activeInstanceId)).toEqual({ role: 'failed', state: 'stopped' });
-    expect(tags.get(live ?? '')).toMatchObject({ role: 'coordinator', state: 'running' });
+    const states = statesOf(out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []);
+    expect(['shutting-down', 'terminated']).toContain(states.get(ha.set.activeInstanceId));
+    expect(states.get(live ?? '')).toBe('running');
     expect(ha.proxy.holder()).toBe(live);
     const metrics = await readMetrics(new CloudWatchClient(awsConfig()), 'it-ha', [
       'FailoverDurationSeconds',
@@ -116,7 +110,7 @@ describe('coordinator failover on real Trino coordinators', () => {
     expect(metrics.FailoverDurationSeconds).toBeGreaterThan(0);
   });
 
-  it('a second trigger for the same failure starts nothing (the execution name is the lock)', async () => {
+  it('a second trigger after the failover starts nothing (the new coordinator is healthy)', async () => {
     const again = await runHealthLoop(
       { ...ha.healthDeps, config: { ...ha.healthDeps.config, LOOP_DURATION_MS: 2_500 } },
       HEALTHY,
@@ -186,7 +180,7 @@ describe('coordinator failover without a standby', () => {
       ALARM_TOPIC_ARN: topic.TopicArn ?? '',
     });
     const autoscaling = new AutoScalingClient(aws);
-    const handlers = makeFailoverHandlers({
+    const deps = {
       config,
       ec2: new EC2Client(aws),
       autoscaling,
@@ -195,13 +189,13 @@ describe('coordinator failover without a standby', () => {
       coordinator: async () =>
         new TrinoClient({ baseUrl: config.TRINO_URL, user: 'sentinel', timeoutMs: 500 }),
       now: () => Date.now(),
-    });
+    };
+    const handler = makeFailoverHandler(() => deps);
     const { definition } = await loadDefinition('coordinator-failover.asl.json');
-    const local = new LocalStepFunctions(definition, {
-      PlanFailover: handlers.planFailover,
-      AwaitStandby: handlers.awaitStandby,
-      NotifyFailure: handlers.notifyFailure,
-    });
+    const local = new LocalStepFunctions(
+      definition,
+      Object.fromEntries(FAILOVER_TASK_NAMES.map((t) => [t, handler])),
+    );
     const execution = local.start('no-standby', { mode: 'failover', attachmentId: set.attachmentId });
     await expect(execution.result).rejects.toThrow(/coordinator failover did not complete/);
     expect(execution.statesEntered).toEqual([
@@ -231,7 +225,8 @@ describe('coordinator failover without a standby', () => {
     expect(published.some((p) => p.includes('FAILED') && p.includes('FailoverTimeoutError'))).toBe(true);
     expect(published.filter((p) => p.includes('No standby coordinator'))).toHaveLength(1);
 
-    // moto lets an attached ENI be attached elsewhere (AWS refuses): our AttachEni checks the attachment itself.
+    // moto lets an attached ENI be attached elsewhere (AWS refuses): our AttachEni checks the attachment itself
+    // and stands down instead of attaching.
     const other = (await new EC2Client(aws).send(new DescribeInstancesCommand({}))).Reservations?.flatMap(
       (r) => r.Instances ?? [],
     ).find((i) => i.InstanceId !== set.activeInstanceId && i.State?.Name === 'running')?.InstanceId;
@@ -250,9 +245,8 @@ describe('coordinator failover without a standby', () => {
       giveUp: false,
       timeline: [],
     };
-    await expect(handlers.attachEni(state, localContext('AttachEni'))).rejects.toThrow(
-      /attached to .* refusing to attach/,
-    );
+    const stoodDown = await runAttachEni(state, deps, {});
+    expect(stoodDown).toMatchObject({ attach: { step: 'MOVED' }, plan: { action: 'ALREADY_MOVED' } });
     const doubleAttach = await new EC2Client(aws).send(
       new AttachNetworkInterfaceCommand({
         NetworkInterfaceId: set.networkInterfaceId,

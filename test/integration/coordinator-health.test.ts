@@ -7,7 +7,7 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +85,8 @@ describe('coordinator health detection on a real coordinator', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
-  it('confirms a killed coordinator after 3 failed probes with the primary address as second signal, and starts one failover named by the attachment', async () => {
+  it('confirms a killed coordinator after 3 failed probes with the primary address as second signal, and starts one failover named by the minute and the attachment', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${FAILOVER_ARN}:x`, startDate: new Date() });
     cluster.coordinator.kill('SIGKILL');
     await cluster.coordinator.exit;
@@ -96,9 +97,11 @@ describe('coordinator health detection on a real coordinator', () => {
     expect(result.verdict?.failingForMs).toBeGreaterThanOrEqual(1_900);
     const calls = sfn.commandCalls(StartExecutionCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input).toMatchObject({
+    expect(calls[0]?.args[0].input).toMatchObject({ stateMachineArn: FAILOVER_ARN });
+    expect(calls[0]?.args[0].input.name).toMatch(new RegExp(`^failover-\\d+-it-health-${attachmentId}$`));
+    expect(sfn.commandCalls(ListExecutionsCommand)[0]?.args[0].input).toMatchObject({
       stateMachineArn: FAILOVER_ARN,
-      name: `failover-it-health-${attachmentId}`,
+      statusFilter: 'RUNNING',
     });
     expect(JSON.parse(calls[0]?.args[0].input.input ?? '{}')).toMatchObject({
       mode: 'failover',

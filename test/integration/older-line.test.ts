@@ -45,12 +45,12 @@ describe('Trino 435 (older line, JDK 17)', () => {
   it('publishes the metric set, memory included, to CloudWatch', async () => {
     const env = await controlPlaneEnv(awsConfig(), cluster, 'it-older');
     const config = loadConfig(MetricsEnvSchema, env);
-    const handler = makeHandler({
+    const handler = makeHandler(() => ({
       config,
       cloudwatch,
       trino: () => resolveTrinoClient(config, secretSources()),
       now: () => Date.now(),
-    });
+    }));
     const result = await handler(scheduledEvent('older'), localContext('clusterMetrics'));
     expect(result.coordinatorReachable).toBe(true);
     const published = await readMetrics(cloudwatch, 'it-older', [
