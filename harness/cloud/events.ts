@@ -4,6 +4,8 @@
  * schedule and target **from the emulator as deployed** (ListEventBuses, ListRules, ListTargetsByRule) — there
  * is no routing table of ours.
  *
+ * - An EventBridge endpoint ({@link LocalEventBridge.url}, {@link LocalEventBridge.handle}) answers `PutEvents`
+ *   and proxies every other action to moto; the front endpoint routes `AWSEvents.PutEvents` here.
  * - Pattern rules: {@link LocalEventBridge.publish} / {@link LocalEventBridge.putEvents} match each rule of the
  *   event's bus with moto's own matcher — the `TestEventPattern` API when moto answers it; moto 5.2.5 answers
  *   it with HTTP 200 and an empty body, so then moto's matcher class itself (`moto.events.models.EventPattern`,
@@ -27,6 +29,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -376,11 +380,20 @@ export interface LocalEventBridge {
    * @throws Error when the emulator cannot be read or a pattern cannot be evaluated.
    */
   publish(event: EventEnvelope, eventBusName?: string): Promise<PublishResult>;
-  /** `PutEvents`: builds each envelope (id, time, account, region) and {@link publish}es it. */
-  putEvents(entries: readonly PutEventsRequestEntry[]): Promise<{
-    FailedEntryCount: number;
-    Entries: { EventId: string }[];
-  }>;
+  /**
+   * `PutEvents`: builds each envelope (id, time, account, region) and {@link publish}es it. An entry whose
+   * `Detail` is not a JSON object (`MalformedDetail`) or whose `Source` starts with `aws.`
+   * (`NotAuthorizedForSourceException`) fails alone, as AWS answers; the others go on.
+   */
+  putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult>;
+  /**
+   * An EventBridge endpoint (`http://127.0.0.1:<port>`): `PutEvents` answered here (delivered by this module,
+   * not by moto, whose own PutEvents would deliver to SQS targets a second time and to Lambda never); every
+   * other EventBridge action proxied to moto unchanged.
+   */
+  readonly url: string;
+  /** Answers one EventBridge API request (for the front endpoint): `AWSEvents.PutEvents` here, the rest to moto. */
+  handle(request: JsonApiRequest): Promise<JsonApiResponse>;
   /**
    * Waits until no delivery is in flight.
    * @throws Error when deliveries are still running after `deadlineMs`.
@@ -389,6 +402,40 @@ export interface LocalEventBridge {
   /** Stops schedules and retries (in-flight retries are abandoned), and the matcher process. */
   stop(): Promise<void>;
 }
+
+/** Answer of {@link LocalEventBridge.putEvents} (the API's shape). */
+export interface PutEventsResult {
+  FailedEntryCount: number;
+  Entries: ({ EventId: string } | { ErrorCode: string; ErrorMessage: string })[];
+}
+
+/** An HTTP request of an AWS JSON protocol API (`X-Amz-Target` names the action). */
+export interface JsonApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+/** The answer to a {@link JsonApiRequest}. */
+export interface JsonApiResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const PutEventsBody = z.object({
+  Entries: z.array(
+    z.object({
+      Source: z.string().optional(),
+      DetailType: z.string().optional(),
+      Detail: z.string().optional(),
+      Resources: z.array(z.string()).optional(),
+      Time: z.number().optional(),
+      EventBusName: z.string().optional(),
+    }),
+  ),
+});
 
 /** Options of {@link startEventBridge}. */
 export interface EventBridgeOptions {
@@ -406,11 +453,15 @@ export interface EventBridgeOptions {
   readonly retryBaseDelayMs?: number;
   /** Python of the project's .venv (default `<repo>/.venv/bin/python`). */
   readonly python?: string;
+  /** Listen address of the module's EventBridge endpoint (default 127.0.0.1, a free port). */
+  readonly listen?: { readonly host?: string; readonly port?: number };
   readonly log?: (line: string) => void;
 }
 
 const DEFAULT_MAX_RETRY_ATTEMPTS = 185;
 const DEFAULT_MAX_EVENT_AGE_SECONDS = 86_400;
+/** Occurrences of one schedule fired by one late tick, at most. */
+const MAX_CATCH_UP = 10;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -769,19 +820,32 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
       const now = virtualNowMs();
       for (const rule of scheduleRules) {
         const entry = schedules.get(rule.Name ?? '');
-        if (!entry || entry.nextMs === undefined || entry.nextMs > now) continue;
-        const firedAt = entry.nextMs;
-        // A late tick fires once (no catch-up burst), then keeps the schedule's phase.
-        entry.nextMs =
-          entry.schedule.kind === 'rate'
-            ? firedAt + entry.schedule.periodMs * (Math.floor((now - firedAt) / entry.schedule.periodMs) + 1)
-            : entry.schedule.next(new Date(now))?.getTime();
-        if (rule.State !== 'ENABLED') continue;
-        const event = scheduledEventEnvelope(rule.Arn ?? '', new Date(firedAt), region);
-        firings.push({ ruleName: rule.Name ?? '', time: event.time });
+        if (!entry) continue;
+        // Every occurrence that came due fires with its own scheduled time (a slow tick catches up, at most
+        // MAX_CATCH_UP per tick; beyond that the schedule skips ahead, keeping its phase).
+        const due: number[] = [];
+        while (entry.nextMs !== undefined && entry.nextMs <= now && due.length < MAX_CATCH_UP) {
+          due.push(entry.nextMs);
+          entry.nextMs =
+            entry.schedule.kind === 'rate'
+              ? entry.nextMs + entry.schedule.periodMs
+              : entry.schedule.next(new Date(entry.nextMs))?.getTime();
+        }
+        if (entry.nextMs !== undefined && entry.nextMs <= now) {
+          entry.nextMs =
+            entry.schedule.kind === 'rate'
+              ? entry.nextMs +
+                entry.schedule.periodMs * (Math.floor((now - entry.nextMs) / entry.schedule.periodMs) + 1)
+              : entry.schedule.next(new Date(now))?.getTime();
+        }
+        if (due.length === 0 || rule.State !== 'ENABLED') continue;
         const targets = await listTargets(rule);
-        log(`events: schedule ${rule.Name} fired for ${event.time} (${targets.length} target(s))`);
-        startDelivery(rule, targets, event);
+        for (const firedAt of due) {
+          const event = scheduledEventEnvelope(rule.Arn ?? '', new Date(firedAt), region);
+          firings.push({ ruleName: rule.Name ?? '', time: event.time });
+          log(`events: schedule ${rule.Name} fired for ${event.time} (${targets.length} target(s))`);
+          startDelivery(rule, targets, event);
+        }
       }
     } catch (error) {
       log(`events: schedule tick failed: ${String(error)}`);
@@ -792,31 +856,142 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
   const timer = setInterval(() => void tick(), options.tickMs ?? 100);
   await tick();
 
+  async function putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
+    const out: PutEventsResult['Entries'] = [];
+    let failed = 0;
+    for (const entry of entries) {
+      let detail: Record<string, unknown> | undefined;
+      try {
+        detail = z.record(z.string(), z.unknown()).parse(JSON.parse(entry.Detail));
+      } catch {
+        detail = undefined;
+      }
+      if (detail === undefined) {
+        failed += 1;
+        out.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+        continue;
+      }
+      if (entry.Source.startsWith('aws.')) {
+        // Only AWS services emit aws.* events (they use publish(), not PutEvents).
+        failed += 1;
+        out.push({
+          ErrorCode: 'NotAuthorizedForSourceException',
+          ErrorMessage: 'Not authorized for the source.',
+        });
+        continue;
+      }
+      const event: EventEnvelope = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: LOCAL_ACCOUNT_ID,
+        time: eventTime(entry.Time ?? new Date()),
+        region,
+        resources: [...(entry.Resources ?? [])],
+        detail,
+      };
+      await publish(event, entry.EventBusName ?? 'default');
+      out.push({ EventId: event.id });
+    }
+    return { FailedEntryCount: failed, Entries: out };
+  }
+
+  async function proxy(request: JsonApiRequest): Promise<JsonApiResponse> {
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.headers)) {
+      if (
+        value === undefined ||
+        ['host', 'content-length', 'connection', 'transfer-encoding'].includes(key.toLowerCase())
+      )
+        continue;
+      headers[key] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const response = await fetch(new URL(request.path, options.aws.endpoint), {
+      method: request.method,
+      headers,
+      ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: request.body }),
+    });
+    return {
+      status: response.status,
+      headers: { 'content-type': response.headers.get('content-type') ?? 'application/x-amz-json-1.1' },
+      body: await response.text(),
+    };
+  }
+
+  async function handle(request: JsonApiRequest): Promise<JsonApiResponse> {
+    const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'];
+    if (target !== 'AWSEvents.PutEvents') return proxy(request);
+    const json = { 'content-type': 'application/x-amz-json-1.1' };
+    let body: z.infer<typeof PutEventsBody>;
+    try {
+      body = PutEventsBody.parse(JSON.parse(request.body.toString('utf8')));
+    } catch (error) {
+      return {
+        status: 400,
+        headers: json,
+        body: JSON.stringify({ __type: 'ValidationException', message: String(error) }),
+      };
+    }
+    const missing = body.Entries.findIndex((e) => !e.Source || !e.DetailType || e.Detail === undefined);
+    if (missing >= 0)
+      return {
+        status: 400,
+        headers: json,
+        body: JSON.stringify({
+          __type: 'ValidationException',
+          message: `Entries[${missing}]: Source, DetailType and Detail are required`,
+        }),
+      };
+    const result = await putEvents(
+      body.Entries.map((e) => ({
+        Source: e.Source ?? '',
+        DetailType: e.DetailType ?? '',
+        Detail: e.Detail ?? '',
+        ...(e.Resources ? { Resources: e.Resources } : {}),
+        ...(e.Time === undefined ? {} : { Time: new Date(e.Time * 1000) }),
+        ...(e.EventBusName ? { EventBusName: e.EventBusName } : {}),
+      })),
+    );
+    return { status: 200, headers: json, body: JSON.stringify(result) };
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      handle({
+        method: req.method ?? 'POST',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      })
+        .then((answer) => res.writeHead(answer.status, answer.headers).end(answer.body))
+        .catch((error: unknown) =>
+          res
+            .writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
+            .end(JSON.stringify({ __type: 'InternalException', message: String(error) })),
+        );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1', () => resolve());
+  });
+  const address: AddressInfo | string | null = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('the EventBridge endpoint has no TCP port');
+  const url = `http://${options.listen?.host ?? '127.0.0.1'}:${address.port}`;
+  log(`events: EventBridge endpoint (PutEvents here, the rest to moto) on ${url}`);
+
   return {
     matcher: matcher.name,
     deliveries,
     firings,
+    url,
+    handle,
     publish,
-    async putEvents(entries) {
-      const out: { EventId: string }[] = [];
-      for (const entry of entries) {
-        const detail = z.record(z.string(), z.unknown()).parse(JSON.parse(entry.Detail));
-        const event: EventEnvelope = {
-          version: '0',
-          id: randomUUID(),
-          'detail-type': entry.DetailType,
-          source: entry.Source,
-          account: LOCAL_ACCOUNT_ID,
-          time: eventTime(entry.Time ?? new Date()),
-          region,
-          resources: [...(entry.Resources ?? [])],
-          detail,
-        };
-        await publish(event, entry.EventBusName ?? 'default');
-        out.push({ EventId: event.id });
-      }
-      return { FailedEntryCount: 0, Entries: out };
-    },
+    putEvents,
     async settle(deadlineMs = 30_000) {
       const deadline = Date.now() + deadlineMs;
       while (inFlight.size > 0) {
@@ -828,6 +1003,10 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
     async stop() {
       clearInterval(timer);
       stopping.abort();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
       await Promise.allSettled([...inFlight]);
       await matcher.stop();
       eventBridge.destroy();

@@ -33,9 +33,12 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
+  DeleteRuleCommand,
   EventBridgeClient,
+  PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
+  RemoveTargetsCommand,
   type Target,
 } from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -468,6 +471,44 @@ describe('local cloud event delivery (moto + our packaged template)', () => {
       SpotInterruptionEventSchema.parse(invoke.calls(fn('SpotInterruptionLambdaFunction')).at(-1)?.payload)
         .detail['instance-id'],
     ).toBe('i-0123456789abcdef1');
+  });
+
+  it('answers PutEvents itself (one delivery to an SQS target, AWS’s per-entry refusals) and proxies the rest to moto', async () => {
+    const client = new EventBridgeClient({ ...moto.clientConfig, endpoint: events.url });
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'put-events-probe' }));
+    const queueArn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+      )
+    ).Attributes?.QueueArn;
+    await client.send(
+      new PutRuleCommand({
+        Name: 'put-events-probe',
+        EventPattern: JSON.stringify({ source: ['trino-sentinel.test'] }),
+      }),
+    );
+    await client.send(
+      new PutTargetsCommand({ Rule: 'put-events-probe', Targets: [{ Id: 'q', Arn: queueArn }] }),
+    );
+    const out = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: 'trino-sentinel.test', DetailType: 'Probe', Detail: '{"n":1}' },
+          { Source: 'aws.ec2', DetailType: 'EC2 Spot Instance Interruption Warning', Detail: '{}' },
+          { Source: 'trino-sentinel.test', DetailType: 'Probe', Detail: 'not json' },
+        ],
+      }),
+    );
+    expect(out.FailedEntryCount).toBe(2);
+    expect(out.Entries?.[1]).toMatchObject({ ErrorCode: 'NotAuthorizedForSourceException' });
+    expect(out.Entries?.[2]).toMatchObject({ ErrorCode: 'MalformedDetail' });
+    await events.settle();
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect(received.Messages?.map((m) => JSON.parse(m.Body ?? '{}').id)).toEqual([out.Entries?.[0]?.EventId]);
+    await client.send(new RemoveTargetsCommand({ Rule: 'put-events-probe', Ids: ['q'] }));
+    await client.send(new DeleteRuleCommand({ Name: 'put-events-probe' }));
   });
 
   it('fires the enabled one-minute schedules with the scheduled-event envelope and never the disabled one', async () => {
