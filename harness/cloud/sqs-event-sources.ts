@@ -178,8 +178,14 @@ export interface SqsEventSourcesOptions {
   readonly invoke: EmulatorClientConfig;
   /** How often mappings are re-read (ms, default 2000). */
   readonly refreshMs?: number;
-  /** Long-poll wait per ReceiveMessage (s, 0–20, default 20 as Lambda does). */
+  /**
+   * Long-poll wait per ReceiveMessage (s, 0–20, default 20 as Lambda does). moto 5.2.5 holds a long poll open
+   * ~1 s after the first message arrives (it waits for more, up to MaxNumberOfMessages), so each batch reaches
+   * the function ≥ 1 s late; 0 = short polling every `shortPollIntervalMs`, for runs that measure latency.
+   */
   readonly waitTimeSeconds?: number;
+  /** Pause between empty receives when `waitTimeSeconds` is 0 (ms, default 100). */
+  readonly shortPollIntervalMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -352,7 +358,11 @@ export async function startSqsEventSources(options: SqsEventSourcesOptions): Pro
             bytes += Buffer.byteLength(message.Body ?? '') + 1024;
           }
           if (messages.length > 0 && firstAtMs === undefined) firstAtMs = Date.now();
-          if (messages.length === 0) continue;
+          if (messages.length === 0 || (out.Messages ?? []).length === 0) {
+            // Short polling (waitTimeSeconds 0): pause between empty receives instead of spinning.
+            if (waitTimeSeconds === 0) await sleep(options.shortPollIntervalMs ?? 100, signal);
+            continue;
+          }
           if (messages.length >= batchSize || windowMs === 0) break;
           if (bytes > LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES - 256 * 1024) break;
         }
