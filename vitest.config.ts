@@ -14,8 +14,20 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // The local cloud's tests start their own components (no shared Trino): project `cloud` below.
+          exclude: ['test/integration/cloud-*.test.ts'],
           environment: 'node',
           globalSetup: ['test/helpers/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'cloud',
+          include: ['test/integration/cloud-*.test.ts'],
+          environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 600_000,
           fileParallelism: false,

@@ -64,6 +64,11 @@ export function toFunctionUrlEvent(request: {
   readonly headers: http.IncomingHttpHeaders;
   readonly body: Buffer;
   readonly sourceIp: string;
+  /**
+   * The Function URL's host, `<url-id>.lambda-url.<region>.on.aws` (the deployed-topology frontend passes it);
+   * its first label becomes `domainPrefix` and `apiId`. Default: a local stand-in name.
+   */
+  readonly domainName?: string;
 }): APIGatewayProxyEventV2 {
   const url = new URL(request.url, 'http://localhost');
   const headers: Record<string, string> = {};
@@ -81,7 +86,7 @@ export function toFunctionUrlEvent(request: {
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
   const textual = TEXT_TYPES.test(headers['content-type'] ?? '');
   const now = new Date();
-  const domainPrefix = 'local-function-url';
+  const domainPrefix = request.domainName?.split('.')[0] ?? 'local-function-url';
   return {
     version: '2.0',
     routeKey: '$default',
@@ -93,7 +98,7 @@ export function toFunctionUrlEvent(request: {
     requestContext: {
       accountId: 'anonymous',
       apiId: domainPrefix,
-      domainName: headers.host ?? `${domainPrefix}.lambda-url.us-east-1.on.aws`,
+      domainName: request.domainName ?? headers.host ?? `${domainPrefix}.lambda-url.us-east-1.on.aws`,
       domainPrefix,
       http: {
         method: request.method,
@@ -118,6 +123,29 @@ export function toFunctionUrlEvent(request: {
 
 function isResponse(value: unknown): value is FunctionUrlResponse {
   return typeof value === 'object' && value !== null && 'statusCode' in value;
+}
+
+/**
+ * Turns what a function returned into the HTTP answer a Function URL sends: a payload-format-2.0 response
+ * (`statusCode`, `headers`, `body`, `isBase64Encoded`, `cookies`) as given; anything else as a JSON 200.
+ * Source: AWS Lambda Developer Guide, "Invoking Lambda function URLs" (response payload format).
+ * @param result - The function's answer (parsed JSON).
+ */
+export function toFunctionUrlHttpResponse(result: unknown): {
+  statusCode: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+} {
+  const response: FunctionUrlResponse = isResponse(result)
+    ? result
+    : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) };
+  const body = response.isBase64Encoded
+    ? Buffer.from(response.body ?? '', 'base64')
+    : Buffer.from(response.body ?? '', 'utf8');
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(response.headers ?? {})) headers[k] = String(v);
+  if (response.cookies && response.cookies.length > 0) headers['set-cookie'] = [...response.cookies];
+  return { statusCode: response.statusCode ?? 200, headers, body };
 }
 
 /**
@@ -157,20 +185,7 @@ export async function startFunctionUrl(
       });
       handler(event, localContext(options.functionName ?? 'local-function-url'))
         .then((result) => {
-          const response: FunctionUrlResponse = isResponse(result)
-            ? result
-            : {
-                statusCode: 200,
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify(result),
-              };
-          const body = response.isBase64Encoded
-            ? Buffer.from(response.body ?? '', 'base64')
-            : Buffer.from(response.body ?? '', 'utf8');
-          const headers: Record<string, string | string[]> = {};
-          for (const [k, v] of Object.entries(response.headers ?? {})) headers[k] = String(v);
-          if (response.cookies && response.cookies.length > 0) headers['set-cookie'] = [...response.cookies];
-          const statusCode = response.statusCode ?? 200;
+          const { statusCode, headers, body } = toFunctionUrlHttpResponse(result);
           exchanges.push({ event, statusCode, responseBody: body.toString('utf8'), atMs: Date.now() });
           res.writeHead(statusCode, headers).end(body);
         })

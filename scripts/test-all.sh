@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
 mkdir -p .cache
-rm -f .cache/vitest-unit.json .cache/vitest-integration.json
+rm -f .cache/vitest-unit.json .cache/vitest-integration.json .cache/vitest-cloud.json
 status=0
 step() {
   echo "==> $*"
@@ -19,8 +19,9 @@ step npx tsc --noEmit
 step npx biome check .
 step npx vitest run --project unit --coverage.enabled --reporter=default --reporter=json --outputFile.json=.cache/vitest-unit.json
 step npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=.cache/vitest-integration.json
+step npx vitest run --project cloud --reporter=default --reporter=json --outputFile.json=.cache/vitest-cloud.json
 if [ -f scripts/check-infra.sh ]; then
   step bash scripts/check-infra.sh
 fi
-node scripts/summarize-tests.mjs .cache/vitest-unit.json .cache/vitest-integration.json || status=1
+node scripts/summarize-tests.mjs .cache/vitest-unit.json .cache/vitest-integration.json .cache/vitest-cloud.json || status=1
 exit "${status}"
