@@ -440,7 +440,7 @@ describe('local cloud event delivery (moto + our packaged template)', () => {
       region: moto.clientConfig.region,
     });
     const matched = await events.publish(event);
-    expect(matched.matchedRules).toEqual(['trino-sentinel-dev-startDrain-rule-1']);
+    expect(matched.matchedRules).toEqual(['trino-sentinel-trino-dev-startDrain-rule-1']);
     const other = await events.publish({
       ...event,
       id: 'other',
@@ -454,7 +454,7 @@ describe('local cloud event delivery (moto + our packaged template)', () => {
         region: 'us-east-1',
       }),
     );
-    expect(spot.matchedRules).toEqual(['trino-sentinel-dev-spotInterruption-rule-1']);
+    expect(spot.matchedRules).toEqual(['trino-sentinel-trino-dev-spotInterruption-rule-1']);
     await events.settle();
     const drains = invoke
       .calls(fn('StartDrainLambdaFunction'))
@@ -576,7 +576,7 @@ describe('local cloud event delivery (moto + our packaged template)', () => {
       ERROR_CODE: 'THROTTLING',
       EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts',
       RETRY_ATTEMPTS: '3',
-      RULE_ARN: expect.stringMatching(/:rule\/trino-sentinel-dev-spotInterruption-rule-1$/),
+      RULE_ARN: expect.stringMatching(/:rule\/trino-sentinel-trino-dev-spotInterruption-rule-1$/),
       TARGET_ARN: arns.get('SpotInterruptionLambdaFunction'),
     });
     invoke.answer(fn('SpotInterruptionLambdaFunction'), () => ({ result: null }));
