@@ -157,6 +157,16 @@ export interface StatesService {
 /** AWS caps a Standard execution's history at 25 000 events; the execution then fails with States.Runtime. */
 export const MAX_HISTORY_EVENTS = 25_000;
 
+const TERMINAL_EVENTS = new Set([
+  'ExecutionSucceeded',
+  'ExecutionFailed',
+  'ExecutionAborted',
+  'ExecutionTimedOut',
+]);
+
+/** How long a settled execution waits for the engine's event log to drain before it is closed anyway (ms). */
+const EVENT_LOG_DRAIN_MS = 5_000;
+
 // ------------------------------------------------------------------------------------------------ errors
 
 /** A Step Functions API error: `code` is the `__type` the SDK maps to its exception class. */
@@ -483,8 +493,8 @@ interface Execution extends ExecutionRecord {
   readonly roleArn: string;
   /** Lambda attempts per Task state, flushed into the history when the library reports the state's outcome. */
   readonly pendingTasks: Map<string, HistoryEvent[][]>;
-  stopRequested: boolean;
-  historyCapped: boolean;
+  /** The history holds its terminal event. */
+  sealed: boolean;
 }
 
 /**
@@ -502,6 +512,7 @@ export async function startStatesService(options: StatesServiceOptions): Promise
   const executions = new Map<string, Execution>();
   const resolvedCache = new Map<string, ResolvedStateMachine>();
   const cfn = new CloudFormationClient(options.moto);
+  const motoSfn = new SFNClient(options.moto);
 
   async function stateMachine(stateMachineArn: string): Promise<ResolvedStateMachine> {
     const arn = parseArn(stateMachineArn);
@@ -538,25 +549,28 @@ export async function startStatesService(options: StatesServiceOptions): Promise
     type: string,
     detailsKey?: string,
     details?: Record<string, unknown>,
+    at: Date = new Date(),
   ) {
-    const id = execution.history.length + 1;
-    execution.history.push({
-      id,
-      previousEventId: id - 1,
-      timestamp: new Date(),
-      type,
-      ...(detailsKey === undefined ? {} : { detailsKey, details: details ?? {} }),
-    });
-    if (
-      execution.history.length >= MAX_HISTORY_EVENTS &&
-      !execution.historyCapped &&
-      execution.status === 'RUNNING'
-    ) {
-      execution.historyCapped = true;
-      close(execution, 'FAILED', {
-        error: 'States.Runtime',
-        cause: `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`,
+    // The terminal event seals the history: nothing the engine reports afterwards belongs to it.
+    if (execution.sealed) return;
+    const push = (eventType: string, key?: string, eventDetails?: Record<string, unknown>) => {
+      const id = execution.history.length + 1;
+      execution.history.push({
+        id,
+        previousEventId: id - 1,
+        timestamp: at,
+        type: eventType,
+        ...(key === undefined ? {} : { detailsKey: key, details: eventDetails ?? {} }),
       });
+    };
+    push(type, detailsKey, details);
+    if (TERMINAL_EVENTS.has(type)) {
+      execution.sealed = true;
+    } else if (execution.history.length >= MAX_HISTORY_EVENTS - 1) {
+      const cause = `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`;
+      push('ExecutionFailed', 'executionFailedEventDetails', { error: 'States.Runtime', cause });
+      execution.sealed = true;
+      close(execution, 'FAILED', { error: 'States.Runtime', cause });
       execution.abort();
     }
   }
@@ -653,8 +667,7 @@ export async function startStatesService(options: StatesServiceOptions): Promise
       abort: () => undefined,
       roleArn: machine.roleArn,
       pendingTasks: new Map(),
-      stopRequested: false,
-      historyCapped: false,
+      sealed: false,
     };
     record(execution, 'ExecutionStarted', 'executionStartedEventDetails', {
       input: inputText,
@@ -695,14 +708,19 @@ export async function startStatesService(options: StatesServiceOptions): Promise
       },
     });
     Object.assign(execution, { abort: handle.abort });
-    void consumeEvents(execution, handle.eventLogs);
+    const consumed = consumeEvents(execution, handle.eventLogs);
+    // The engine settles its result before its event log is drained: close once both are done (bounded), so a
+    // closed execution always has its whole history.
+    const drained = () =>
+      Promise.race([consumed, new Promise((resolve) => setTimeout(resolve, EVENT_LOG_DRAIN_MS))]);
     handle.result.then(
-      (output) => close(execution, 'SUCCEEDED', { output: JSON.stringify(output) }),
-      (error: unknown) => {
-        if (error instanceof ExecutionAbortedError) {
-          // StopExecution or the history cap already closed it.
-          return;
-        }
+      async (output) => {
+        await drained();
+        close(execution, 'SUCCEEDED', { output: JSON.stringify(output) });
+      },
+      async (error: unknown) => {
+        await drained();
+        if (error instanceof ExecutionAbortedError) return; // StopExecution or the history cap closed it.
         if (error instanceof ExecutionTimeoutError) {
           close(execution, 'TIMED_OUT', { error: 'States.Timeout' });
           return;
@@ -724,6 +742,7 @@ export async function startStatesService(options: StatesServiceOptions): Promise
         const parsed = EngineEvent.safeParse(raw);
         if (!parsed.success) continue;
         const event = parsed.data;
+        const at = event.timestamp === undefined ? new Date() : new Date(event.timestamp);
         const state = StateData.safeParse(event.state);
         switch (event.type) {
           case 'StateEntered':
@@ -731,13 +750,19 @@ export async function startStatesService(options: StatesServiceOptions): Promise
               execution.statesEntered.push({
                 name: state.data.name,
                 type: state.data.type,
-                enteredAt: new Date(),
+                enteredAt: at,
               });
-              record(execution, `${state.data.type}StateEntered`, 'stateEnteredEventDetails', {
-                name: state.data.name,
-                input: JSON.stringify(state.data.input ?? null),
-                inputDetails: { truncated: false },
-              });
+              record(
+                execution,
+                `${state.data.type}StateEntered`,
+                'stateEnteredEventDetails',
+                {
+                  name: state.data.name,
+                  input: JSON.stringify(state.data.input ?? null),
+                  inputDetails: { truncated: false },
+                },
+                at,
+              );
             }
             break;
           case 'StateFailed':
@@ -747,31 +772,53 @@ export async function startStatesService(options: StatesServiceOptions): Promise
           case 'StateExited':
             if (state.success) {
               if (state.data.type === 'Task') flushTask(execution, state.data.name, undefined);
-              record(execution, `${state.data.type}StateExited`, 'stateExitedEventDetails', {
-                name: state.data.name,
-                output: JSON.stringify(state.data.output ?? null),
-                outputDetails: { truncated: false },
-              });
+              record(
+                execution,
+                `${state.data.type}StateExited`,
+                'stateExitedEventDetails',
+                {
+                  name: state.data.name,
+                  output: JSON.stringify(state.data.output ?? null),
+                  outputDetails: { truncated: false },
+                },
+                at,
+              );
             }
             break;
           case 'ExecutionSucceeded':
-            record(execution, 'ExecutionSucceeded', 'executionSucceededEventDetails', {
-              output: JSON.stringify(event.output ?? null),
-              outputDetails: { truncated: false },
-            });
+            record(
+              execution,
+              'ExecutionSucceeded',
+              'executionSucceededEventDetails',
+              {
+                output: JSON.stringify(event.output ?? null),
+                outputDetails: { truncated: false },
+              },
+              at,
+            );
             break;
           case 'ExecutionFailed':
-            if (!execution.historyCapped) {
-              record(execution, 'ExecutionFailed', 'executionFailedEventDetails', {
+            record(
+              execution,
+              'ExecutionFailed',
+              'executionFailedEventDetails',
+              {
                 error: String(event.Error ?? ''),
                 cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? null),
-              });
-            }
+              },
+              at,
+            );
             break;
           case 'ExecutionTimeout':
-            record(execution, 'ExecutionTimedOut', 'executionTimedOutEventDetails', {
-              error: 'States.Timeout',
-            });
+            record(
+              execution,
+              'ExecutionTimedOut',
+              'executionTimedOutEventDetails',
+              {
+                error: 'States.Timeout',
+              },
+              at,
+            );
             break;
           default:
             break;
@@ -788,7 +835,9 @@ export async function startStatesService(options: StatesServiceOptions): Promise
     const attempts = execution.pendingTasks.get(stateName) ?? [];
     const attempt = attempts.shift();
     if (attempt === undefined) return;
-    for (const event of attempt) record(execution, event.type, event.detailsKey, { ...event.details });
+    for (const event of attempt) {
+      record(execution, event.type, event.detailsKey, { ...event.details }, event.timestamp);
+    }
     const finished = attempt.some(
       (event) => event.type.startsWith('LambdaFunction') && /(Succeeded|Failed)$/.test(event.type),
     );
@@ -919,7 +968,6 @@ export async function startStatesService(options: StatesServiceOptions): Promise
         const request = StopExecutionInput.parse(body);
         const execution = findExecution(request.executionArn);
         if (execution.status === 'RUNNING') {
-          execution.stopRequested = true;
           close(execution, 'ABORTED', {
             ...(request.error === undefined ? {} : { error: request.error }),
             ...(request.cause === undefined ? {} : { cause: request.cause }),
@@ -1002,17 +1050,23 @@ export async function startStatesService(options: StatesServiceOptions): Promise
 
   async function describeStateMachine(stateMachineArn: string): Promise<Record<string, unknown>> {
     const resolved = await stateMachine(stateMachineArn);
-    const described = await forward(options.moto.endpoint, {
-      method: 'POST',
-      path: '/',
-      headers: {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': 'AWSStepFunctions.DescribeStateMachine',
-      },
-      body: Buffer.from(JSON.stringify({ stateMachineArn })),
-    });
-    const fields = z.record(z.string(), z.unknown()).parse(JSON.parse(described.body.toString('utf8')));
-    return { ...fields, definition: resolved.definition };
+    const described = await motoSfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    return {
+      stateMachineArn,
+      name: described.name,
+      status: described.status,
+      definition: resolved.definition,
+      roleArn: described.roleArn,
+      type: described.type,
+      ...(described.creationDate === undefined ? {} : { creationDate: epochSeconds(described.creationDate) }),
+      ...(described.description === undefined ? {} : { description: described.description }),
+      ...(described.loggingConfiguration === undefined
+        ? {}
+        : { loggingConfiguration: described.loggingConfiguration }),
+      ...(described.tracingConfiguration === undefined
+        ? {}
+        : { tracingConfiguration: described.tracingConfiguration }),
+    };
   }
 
   const server = http.createServer((request, response) => {
@@ -1108,6 +1162,7 @@ export async function startStatesService(options: StatesServiceOptions): Promise
         }
       }
       cfn.destroy();
+      motoSfn.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
     },
@@ -1121,13 +1176,19 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string
 const EngineEvent = z
   .object({
     type: z.string(),
-    state: z.unknown(),
-    Error: z.unknown(),
-    Cause: z.unknown(),
-    output: z.unknown(),
+    timestamp: z.number().optional(),
+    state: z.unknown().optional(),
+    Error: z.unknown().optional(),
+    Cause: z.unknown().optional(),
+    output: z.unknown().optional(),
   })
   .loose();
-const StateData = z.object({ name: z.string(), type: z.string(), input: z.unknown(), output: z.unknown() });
+const StateData = z.object({
+  name: z.string(),
+  type: z.string(),
+  input: z.unknown().optional(),
+  output: z.unknown().optional(),
+});
 const FunctionErrorPayload = z.object({ errorType: z.string().optional() }).loose();
 const AslState = z
   .object({
