@@ -23,7 +23,9 @@ import {
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
   EC2Client,
+  type IpPermission,
 } from '@aws-sdk/client-ec2';
 import {
   DescribeRuleCommand,
@@ -393,6 +395,54 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       SubnetId: stacks.account.subnets.a.subnetId,
       Status: 'available',
     });
+    ec2.destroy();
+  });
+
+  it('creates the security groups with the rules of infra/ (egress restricted as declared, the moto patch)', async () => {
+    const ec2 = new EC2Client(aws());
+    const id = (logicalId: string) => stacks.infra.resources[logicalId]?.physicalId ?? '';
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        GroupIds: [
+          id('ControlPlaneSecurityGroup'),
+          id('CoordinatorSecurityGroup'),
+          id('WorkerSecurityGroup'),
+        ],
+      }),
+    );
+    const rules = (permissions: IpPermission[] | undefined) =>
+      (permissions ?? [])
+        .flatMap((permission) => [
+          ...(permission.IpRanges ?? []).map(
+            (range) => `${permission.IpProtocol} ${permission.FromPort ?? ''} ${range.CidrIp}`,
+          ),
+          ...(permission.UserIdGroupPairs ?? []).map(
+            (pair) => `${permission.IpProtocol} ${permission.FromPort ?? ''} ${pair.GroupId}`,
+          ),
+        ])
+        .sort();
+    const byId = new Map((groups.SecurityGroups ?? []).map((group) => [group.GroupId, group]));
+    expect(rules(byId.get(id('ControlPlaneSecurityGroup'))?.IpPermissionsEgress)).toEqual(
+      [
+        'tcp 443 0.0.0.0/0',
+        `tcp 8443 ${id('CoordinatorSecurityGroup')}`,
+        `tcp 8443 ${id('WorkerSecurityGroup')}`,
+      ].sort(),
+    );
+    expect(rules(byId.get(id('CoordinatorSecurityGroup'))?.IpPermissions)).toEqual(
+      [
+        'tcp 8443 10.42.0.0/16',
+        `tcp 8443 ${id('ControlPlaneSecurityGroup')}`,
+        `tcp 8443 ${id('WorkerSecurityGroup')}`,
+      ].sort(),
+    );
+    expect(rules(byId.get(id('WorkerSecurityGroup'))?.IpPermissions)).toEqual(
+      [
+        `tcp 8443 ${id('ControlPlaneSecurityGroup')}`,
+        `tcp 8443 ${id('CoordinatorSecurityGroup')}`,
+        `tcp 8443 ${id('WorkerSecurityGroup')}`,
+      ].sort(),
+    );
     ec2.destroy();
   });
 

@@ -1,4 +1,4 @@
-"""Test infrastructure: four fixes to moto 5.2.5's CloudFormation so `osls deploy` of serverless.yml completes.
+"""Test infrastructure: five fixes to moto 5.2.5's CloudFormation so `osls deploy` of serverless.yml completes.
 
 Loaded by Python at start-up (`sitecustomize`) when this directory is on PYTHONPATH; it changes nothing unless the
 process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md, "The stacks as deployed"):
@@ -19,6 +19,11 @@ process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md,
 4. moto registers a stack's exports on CreateStack only; osls creates the stack with the deployment bucket alone and
    adds everything else with UpdateStack, so the control plane's export (TerminationPolicyFunctionArn) never
    appears in ListExports. Fix: after UpdateStack, the stack's exports replace the ones it had.
+5. moto's AWS::EC2::SecurityGroup ignores `SecurityGroupEgress` (the group keeps the default allow-all egress) and
+   it has no model for AWS::EC2::SecurityGroupEgress (skipped): the control-plane group of infra/ would allow all
+   egress instead of 443 + the Trino port to the coordinators and workers. Fix: a group with `SecurityGroupEgress`
+   loses the default rule and gets the listed ones; a model for AWS::EC2::SecurityGroupEgress, both through moto's
+   own `authorize_security_group_egress` / `revoke_security_group_egress`.
 """
 
 import os
@@ -33,6 +38,8 @@ def _apply() -> None:
     from moto.cloudformation import models as cfn_models
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.core.common_models import CloudFormationModel
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroup
 
     original_validate = cfn_models.CloudFormationBackend.validate_template
 
@@ -72,6 +79,85 @@ def _apply() -> None:
         return group
 
     FakeAutoScalingGroup.create_from_cloudformation_json = classmethod(create_group)  # type: ignore[method-assign]
+
+    def egress(backend: Any, group_id: str, rule: dict[str, Any], vpc_id: str | None) -> None:
+        destination = rule.get("DestinationSecurityGroupId")
+        backend.authorize_security_group_egress(
+            group_name_or_id=group_id,
+            ip_protocol=str(rule["IpProtocol"]),
+            from_port=rule.get("FromPort"),
+            to_port=rule.get("ToPort"),
+            ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description")}] if "CidrIp" in rule else [],
+            source_groups=[{"GroupId": destination}] if destination else [],
+            vpc_id=vpc_id,
+        )
+
+    original_create_security_group = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_security_group(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        group = original_create_security_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        rules = cloudformation_json["Properties"].get("SecurityGroupEgress")
+        if rules:
+            backend = ec2_backends[account_id][region_name]
+            # AWS: a group created with egress rules has exactly those (no default allow-all rule).
+            backend.revoke_security_group_egress(
+                group_name_or_id=group.id,
+                ip_protocol="-1",
+                from_port=None,
+                to_port=None,
+                ip_ranges=[{"CidrIp": "0.0.0.0/0"}],
+                vpc_id=group.vpc_id,
+            )
+            for rule in rules:
+                egress(backend, group.id, rule, group.vpc_id)
+        return group
+
+    SecurityGroup.create_from_cloudformation_json = classmethod(create_security_group)  # type: ignore[method-assign]
+
+    class SecurityGroupEgress(CloudFormationModel):  # type: ignore[misc]
+        """AWS::EC2::SecurityGroupEgress (CloudFormation docs): one egress rule of GroupId."""
+
+        __module__ = "moto.ec2.models"
+
+        def __init__(self, group_id: str, properties: dict[str, Any]) -> None:
+            self.group_id = group_id
+            self.properties = properties
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Id"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return f"{self.group_id}-egress-{self.properties.get('IpProtocol')}-{self.properties.get('FromPort')}"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[misc]
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> "SecurityGroupEgress":
+            properties = cloudformation_json["Properties"]
+            backend = ec2_backends[account_id][region_name]
+            group = backend.get_security_group_by_name_or_id(properties["GroupId"])
+            egress(backend, properties["GroupId"], properties, group.vpc_id if group else None)
+            return cls(properties["GroupId"], properties)
+
+        def is_created(self) -> bool:
+            return True
 
     class LambdaUrl(CloudFormationModel):  # type: ignore[misc]
         """AWS::Lambda::Url: Ref = the function ARN; attributes FunctionArn, FunctionUrl (CloudFormation docs)."""
@@ -162,5 +248,5 @@ if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
         os._exit(70)
     sys.stderr.write(
         "moto-patches: ValidateTemplate lints errors only; AWS::Lambda::Url model; lifecycle hooks of Auto Scaling"
-        " groups; exports after UpdateStack\n"
+        " groups; exports after UpdateStack; security group egress rules\n"
     )
