@@ -49,7 +49,7 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { type EmulatorClientConfig, REPO_ROOT } from '../moto.ts';
+import { type EmulatorClientConfig, type MotoServer, REPO_ROOT, startMoto } from '../moto.ts';
 import { watchdog } from '../trino.ts';
 
 const execFileAsync = promisify(execFile);
@@ -69,6 +69,25 @@ export const MOTO_PATCHES_DIR = path.join(REPO_ROOT, 'harness', 'cloud', 'moto-p
 export function motoPatchEnv(base: NodeJS.ProcessEnv = process.env): { PYTHONPATH: string } {
   const rest = base.PYTHONPATH;
   return { PYTHONPATH: rest ? `${MOTO_PATCHES_DIR}${path.delimiter}${rest}` : MOTO_PATCHES_DIR };
+}
+
+/**
+ * Starts moto (harness/moto.ts `startMoto`) with the patches of {@link MOTO_PATCHES_DIR}: `PYTHONPATH` is set in
+ * `process.env` while moto_server is spawned (startMoto passes `process.env` to the child) and restored afterwards.
+ * @param options - As `startMoto`.
+ * @returns The running moto.
+ * @throws Error from `startMoto` (moto_server exits with status 70 when the patches cannot be applied).
+ * @example const moto = await startPatchedMoto(); await deployStacks({ aws: moto.clientConfig });
+ */
+export async function startPatchedMoto(options: { port?: number } = {}): Promise<MotoServer> {
+  const previous = process.env.PYTHONPATH;
+  process.env.PYTHONPATH = motoPatchEnv().PYTHONPATH;
+  try {
+    return await startMoto(options);
+  } finally {
+    if (previous === undefined) delete process.env.PYTHONPATH;
+    else process.env.PYTHONPATH = previous;
+  }
 }
 
 /** The VPC layout of the deployed topology (harness/cloud/DESIGN.md). */
@@ -211,8 +230,7 @@ const DEFAULT_NODE_CONFIG: Readonly<Record<string, string>> = {
  * @throws Error when the endpoint's host is not an IP literal, when a stack does not reach its final status before
  *   its deadline (with the emulator's reason and failed events), or when `osls deploy` fails (with its output).
  * @example
- * Object.assign(process.env, motoPatchEnv());
- * const moto = await startMoto();
+ * const moto = await startPatchedMoto();
  * const stacks = await deployStacks({ aws: moto.clientConfig, log: console.log });
  * stacks.controlPlane.outputs.WorkerDrainStateMachineArn; // arn:aws:states:…:stateMachine:trino-sentinel-analytics-worker-drain
  */
@@ -751,7 +769,7 @@ async function runOsls(
   if (exitCode !== 0) {
     const output = tail.join('\n');
     const hint = /dependency already enforced/.test(output)
-      ? '\nmoto runs without harness/cloud/moto-patches: start moto_server with motoPatchEnv() in its environment'
+      ? '\nmoto runs without harness/cloud/moto-patches: start it with startPatchedMoto() (or motoPatchEnv())'
       : '';
     throw new Error(`osls ${command} failed (${exitCode ?? 'timeout'}):\n${output}${hint}`);
   }

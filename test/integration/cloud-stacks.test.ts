@@ -44,9 +44,9 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type DeployedStacks, deployStacks, motoPatchEnv } from '../../harness/cloud/stacks.ts';
+import { type DeployedStacks, deployStacks, startPatchedMoto } from '../../harness/cloud/stacks.ts';
 import { resolveStateMachineDefinition } from '../../harness/cloud/states-service.ts';
-import { type MotoServer, REPO_ROOT, startMoto } from '../../harness/moto.ts';
+import { type MotoServer, REPO_ROOT } from '../../harness/moto.ts';
 
 const Template = z.object({
   Resources: z.record(
@@ -84,8 +84,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
   let deployMs = 0;
 
   beforeAll(async () => {
-    Object.assign(process.env, motoPatchEnv());
-    moto = await startMoto();
+    moto = await startPatchedMoto();
     const started = Date.now();
     stacks = await deployStacks({
       aws: moto.clientConfig,
