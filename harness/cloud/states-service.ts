@@ -1163,8 +1163,10 @@ export async function startStatesService(options: StatesServiceOptions): Promise
       }
       cfn.destroy();
       motoSfn.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets of SDK clients would hold close() open.
       server.closeAllConnections();
+      await closed;
     },
   };
 }
