@@ -64,7 +64,7 @@ export interface HistoryEvent {
   readonly previousEventId: number;
   readonly timestamp: Date;
   readonly type: string;
-  /** The details member's name (e.g. `taskStateEnteredEventDetails`… AWS uses `stateEnteredEventDetails`). */
+  /** The details member's name as in the API (e.g. `stateEnteredEventDetails`, `lambdaFunctionFailedEventDetails`). */
   readonly detailsKey?: string;
   readonly details?: Readonly<Record<string, unknown>>;
 }
