@@ -1,0 +1,252 @@
+"""Test infrastructure: five fixes to moto 5.2.5's CloudFormation so `osls deploy` of serverless.yml completes.
+
+Loaded by Python at start-up (`sitecustomize`) when this directory is on PYTHONPATH; it changes nothing unless the
+process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md, "The stacks as deployed"):
+
+1. ValidateTemplate fails on any cfn-lint match, warnings included. osls adds the function's role to each function's
+   DependsOn, which cfn-lint reports as W3005 ("dependency already enforced by a 'GetAtt'"), so moto answers
+   `ValidationError: Stack with id 'ClusterMetricsRole' dependency already enforced by a 'GetAtt' at
+   'Resources/ClusterMetricsLambdaFunction/Properties/Role' does not exist`. AWS's ValidateTemplate does not lint.
+   Fix: only cfn-lint errors (rule ids E…) fail the validation.
+2. moto's CloudFormation has no model for AWS::Lambda::Url, so `ResourceMap.validate_outputs` calls
+   `None.has_cfn_attr('FunctionUrl')` for the Output `Fn::GetAtt [QueryLogIngestLambdaFunctionUrl, FunctionUrl]`
+   and CreateStack/UpdateStack answer HTTP 500 (`AttributeError: 'NoneType' object has no attribute
+   'has_cfn_attr'`). Fix: a model that creates the URL with moto's own Lambda backend
+   (`create_function_url_config`), so GetFunctionUrlConfig answers for the deployed function as on AWS.
+3. moto's AWS::AutoScaling::AutoScalingGroup ignores `LifecycleHookSpecificationList`: the worker group of
+   infra/trino-cluster.yaml would have no `trino-sentinel-drain` termination hook (DescribeLifecycleHooks: []).
+   Fix: create each listed hook with moto's own `create_lifecycle_hook` after the group.
+4. moto registers a stack's exports on CreateStack only; osls creates the stack with the deployment bucket alone and
+   adds everything else with UpdateStack, so the control plane's export (TerminationPolicyFunctionArn) never
+   appears in ListExports. Fix: after UpdateStack, the stack's exports replace the ones it had.
+5. moto's AWS::EC2::SecurityGroup ignores `SecurityGroupEgress` (the group keeps the default allow-all egress) and
+   it has no model for AWS::EC2::SecurityGroupEgress (skipped): the control-plane group of infra/ would allow all
+   egress instead of 443 + the Trino port to the coordinators and workers. Fix: a group with `SecurityGroupEgress`
+   loses the default rule and gets the listed ones; a model for AWS::EC2::SecurityGroupEgress, both through moto's
+   own `authorize_security_group_egress` / `revoke_security_group_egress`.
+"""
+
+import os
+import sys
+
+
+def _apply() -> None:
+    from typing import Any
+
+    from moto.autoscaling.models import FakeAutoScalingGroup, autoscaling_backends
+    from moto.awslambda.models import lambda_backends
+    from moto.cloudformation import models as cfn_models
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.core.common_models import CloudFormationModel
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroup
+
+    original_validate = cfn_models.CloudFormationBackend.validate_template
+
+    def validate_template(self: Any, template: str) -> list[Any]:
+        return [m for m in original_validate(self, template) if str(m.rule.id).startswith("E")]
+
+    cfn_models.CloudFormationBackend.validate_template = validate_template  # type: ignore[method-assign]
+
+    original_update_stack = cfn_models.CloudFormationBackend.update_stack
+
+    def update_stack(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        stack = original_update_stack(self, name, *args, **kwargs)
+        for export_name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+            self.exports.pop(export_name)
+        for export in stack.exports:
+            self.exports[export.name] = export
+        return stack
+
+    cfn_models.CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
+
+    original_create_group = FakeAutoScalingGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_group(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        group = original_create_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = autoscaling_backends[account_id][region_name]
+        for spec in cloudformation_json["Properties"].get("LifecycleHookSpecificationList", []):
+            timeout = spec.get("HeartbeatTimeout")
+            backend.create_lifecycle_hook(
+                name=spec["LifecycleHookName"],
+                as_name=group.name,
+                transition=spec["LifecycleTransition"],
+                timeout=int(timeout) if timeout is not None else None,
+                result=spec.get("DefaultResult", "ABANDON"),
+            )
+        return group
+
+    FakeAutoScalingGroup.create_from_cloudformation_json = classmethod(create_group)  # type: ignore[method-assign]
+
+    def egress(backend: Any, group_id: str, rule: dict[str, Any], vpc_id: str | None) -> None:
+        destination = rule.get("DestinationSecurityGroupId")
+        backend.authorize_security_group_egress(
+            group_name_or_id=group_id,
+            ip_protocol=str(rule["IpProtocol"]),
+            from_port=rule.get("FromPort"),
+            to_port=rule.get("ToPort"),
+            ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description")}] if "CidrIp" in rule else [],
+            source_groups=[{"GroupId": destination}] if destination else [],
+            vpc_id=vpc_id,
+        )
+
+    original_create_security_group = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_security_group(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        group = original_create_security_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        rules = cloudformation_json["Properties"].get("SecurityGroupEgress")
+        if rules:
+            backend = ec2_backends[account_id][region_name]
+            # AWS: a group created with egress rules has exactly those (no default allow-all rule).
+            backend.revoke_security_group_egress(
+                group_name_or_id=group.id,
+                ip_protocol="-1",
+                from_port=None,
+                to_port=None,
+                ip_ranges=[{"CidrIp": "0.0.0.0/0"}],
+                vpc_id=group.vpc_id,
+            )
+            for rule in rules:
+                egress(backend, group.id, rule, group.vpc_id)
+        return group
+
+    SecurityGroup.create_from_cloudformation_json = classmethod(create_security_group)  # type: ignore[method-assign]
+
+    class SecurityGroupEgress(CloudFormationModel):  # type: ignore[misc]
+        """AWS::EC2::SecurityGroupEgress (CloudFormation docs): one egress rule of GroupId."""
+
+        __module__ = "moto.ec2.models"
+
+        def __init__(self, group_id: str, properties: dict[str, Any]) -> None:
+            self.group_id = group_id
+            self.properties = properties
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Id"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return f"{self.group_id}-egress-{self.properties.get('IpProtocol')}-{self.properties.get('FromPort')}"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[misc]
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> "SecurityGroupEgress":
+            properties = cloudformation_json["Properties"]
+            backend = ec2_backends[account_id][region_name]
+            group = backend.get_security_group_by_name_or_id(properties["GroupId"])
+            egress(backend, properties["GroupId"], properties, group.vpc_id if group else None)
+            return cls(properties["GroupId"], properties)
+
+        def is_created(self) -> bool:
+            return True
+
+    class LambdaUrl(CloudFormationModel):  # type: ignore[misc]
+        """AWS::Lambda::Url: Ref = the function ARN; attributes FunctionArn, FunctionUrl (CloudFormation docs)."""
+
+        # moto's model registry (InstanceTrackerMeta) files a model under the service named in its module path.
+        __module__ = "moto.awslambda.models"
+
+        def __init__(self, function_arn: str, url: str) -> None:
+            self.function_arn = function_arn
+            self.url = url
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Url"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("FunctionArn", "FunctionUrl")
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.function_arn
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "FunctionArn":
+                return self.function_arn
+            if attribute_name == "FunctionUrl":
+                return self.url
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[misc]
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> "LambdaUrl":
+            properties = cloudformation_json["Properties"]
+            config = {k: properties[k] for k in ("AuthType", "Cors", "InvokeMode") if k in properties}
+            backend = lambda_backends[account_id][region_name]
+            created = backend.create_function_url_config(properties["TargetFunctionArn"], config).to_dict()
+            return cls(created["FunctionArn"], created["FunctionUrl"])
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[misc]
+            cls,
+            original_resource: "LambdaUrl",
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> "LambdaUrl":
+            properties = cloudformation_json["Properties"]
+            config = {k: properties[k] for k in ("AuthType", "Cors") if k in properties}
+            lambda_backends[account_id][region_name].update_function_url_config(properties["TargetFunctionArn"], config)
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(  # type: ignore[misc]
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            target = cloudformation_json["Properties"]["TargetFunctionArn"]
+            lambda_backends[account_id][region_name].delete_function_url_config(target)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            # DeleteStack calls this with the resource as created (the template's TargetFunctionArn is unresolved).
+            lambda_backends[account_id][region_name].delete_function_url_config(self.function_arn)
+
+        def is_created(self) -> bool:
+            return True
+
+
+if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
+    try:
+        _apply()
+    except Exception as error:  # a moto without the patches would fail the deploy far from the cause: stop here
+        sys.stderr.write(f"moto-patches: cannot patch moto: {error!r}\n")
+        os._exit(70)
+    sys.stderr.write(
+        "moto-patches: ValidateTemplate lints errors only; AWS::Lambda::Url model; lifecycle hooks of Auto Scaling"
+        " groups; exports after UpdateStack; security group egress rules\n"
+    )
