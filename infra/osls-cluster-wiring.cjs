@@ -8,9 +8,13 @@
  * the coordinators read at boot.)
  * Settings: custom.clusterWiring.{ workerAsgName, terminationPolicy (true|false), functionName }.
  * The deploying principal needs autoscaling:UpdateAutoScalingGroup on the worker group and lambda:GetFunction.
- * Source: osls plugin API (hooks after:deploy:deploy / before:remove:remove, provider.request over the AWS SDK).
+ * Source: osls 4 plugin API (hooks after:deploy:deploy / before:remove:remove; AWS SDK v3 clients configured with
+ * provider.getAwsSdkV3Config(), osls's credentials and region).
  */
 'use strict';
+
+const { AutoScalingClient, UpdateAutoScalingGroupCommand } = require('@aws-sdk/client-auto-scaling');
+const { GetFunctionCommand, LambdaClient } = require('@aws-sdk/client-lambda');
 
 class ClusterWiring {
   constructor(serverless) {
@@ -41,12 +45,12 @@ class ClusterWiring {
       this.log('termination policy not wired (custom.clusterWiring.terminationPolicy is false or names are missing)');
       return;
     }
-    const fn = await this.provider.request('Lambda', 'getFunction', { FunctionName: functionName });
+    const config = await this.provider.getAwsSdkV3Config();
+    const fn = await new LambdaClient(config).send(new GetFunctionCommand({ FunctionName: functionName }));
     const arn = fn.Configuration.FunctionArn;
-    await this.provider.request('AutoScaling', 'updateAutoScalingGroup', {
-      AutoScalingGroupName: workerAsgName,
-      TerminationPolicies: [arn, 'Default'],
-    });
+    await new AutoScalingClient(config).send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: workerAsgName, TerminationPolicies: [arn, 'Default'] }),
+    );
     this.log(`worker group ${workerAsgName} terminates through ${arn} (then Default)`);
   }
 
@@ -54,10 +58,10 @@ class ClusterWiring {
     const { workerAsgName, enabled } = this.settings();
     if (!enabled || !workerAsgName) return;
     try {
-      await this.provider.request('AutoScaling', 'updateAutoScalingGroup', {
-        AutoScalingGroupName: workerAsgName,
-        TerminationPolicies: ['Default'],
-      });
+      const config = await this.provider.getAwsSdkV3Config();
+      await new AutoScalingClient(config).send(
+        new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: workerAsgName, TerminationPolicies: ['Default'] }),
+      );
       this.log(`worker group ${workerAsgName} back on the Default termination policy`);
     } catch (error) {
       this.log(`could not reset the worker group's termination policy: ${error.message}`);

@@ -277,7 +277,7 @@ export async function deployStacks(options: DeployStacksOptions): Promise<Deploy
     ...options.controlPlaneParams,
   };
   await runOsls(aws, 'deploy', stage, params, options.deployTimeoutMs ?? 600_000, log);
-  const controlPlane = await describeDeployedStack(aws, `trino-sentinel-${stage}`);
+  const controlPlane = await describeDeployedStack(aws, `trino-sentinel-${clusterName}`);
   if (controlPlane.status !== 'UPDATE_COMPLETE' && controlPlane.status !== 'CREATE_COMPLETE') {
     throw new Error(
       `control plane stack ${controlPlane.stackName} is ${controlPlane.status} after osls deploy`,

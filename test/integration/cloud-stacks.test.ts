@@ -122,14 +122,14 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
   it('creates the infra stack (CREATE_COMPLETE) and deploys the control plane with osls (created, then updated)', async () => {
     expect(stacks.infra.stackName).toBe('trino-analytics');
     expect(stacks.infra.status).toBe('CREATE_COMPLETE');
-    expect(stacks.controlPlane.stackName).toBe('trino-sentinel-cloudit');
+    expect(stacks.controlPlane.stackName).toBe('trino-sentinel-analytics');
     expect(stacks.controlPlane.status).toBe('UPDATE_COMPLETE');
     expect(lines).toContain(
       'stacks: npx osls deploy --stage cloudit --region us-east-1 --param=clusterName=analytics ' +
         '--param=trinoAuth=basic --param=trinoCaSsmParameter=/trino-sentinel/analytics/trino-ca --verbose',
     );
     const cfn = new CloudFormationClient(aws());
-    const events = await cfn.send(new DescribeStackEventsCommand({ StackName: 'trino-sentinel-cloudit' }));
+    const events = await cfn.send(new DescribeStackEventsCommand({ StackName: 'trino-sentinel-analytics' }));
     const stackEvents = (events.StackEvents ?? [])
       .filter((event) => event.ResourceType === 'AWS::CloudFormation::Stack')
       .map((event) => event.ResourceStatus);
@@ -152,26 +152,37 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       stacks.infra.resources.ControlPlaneSecurityGroup?.physicalId,
     );
     expect(stacks.controlPlane.exports['trino-sentinel:analytics:TerminationPolicyFunctionArn']).toBe(
-      'arn:aws:lambda:us-east-1:123456789012:function:trino-sentinel-cloudit-terminationPolicy',
+      'arn:aws:lambda:us-east-1:123456789012:function:trino-sentinel-analytics-terminationPolicy',
     );
   });
 
   it('deploys every function of the packaged template with its configuration and environment as resolved', async () => {
     const lambda = new LambdaClient(aws());
     const exports = stacks.infra.exports;
+    // The template's conditions for this deploy: a CA parameter is given, no Secrets Manager secret.
+    const conditions: Record<string, boolean> = { HasTrinoCa: true, HasTrinoSecretArn: false };
     const expected = (value: unknown): string | undefined => {
       if (typeof value === 'string') return value;
       const object = z.record(z.string(), z.unknown()).parse(value);
       if ('Fn::ImportValue' in object) return exports[z.string().parse(object['Fn::ImportValue'])];
-      if ('Ref' in object) return physical(z.string().parse(object.Ref));
-      // TRINO_CA_SSM_PARAMETER: Fn::If [HasTrinoCa, Ref TrinoCaSsmParameter, AWS::NoValue]; the param is set.
-      if ('Fn::If' in object) return '/trino-sentinel/analytics/trino-ca';
+      if ('Ref' in object) {
+        const ref = z.string().parse(object.Ref);
+        if (ref === 'AWS::NoValue') return undefined;
+        if (ref === 'TrinoCaSsmParameter') return '/trino-sentinel/analytics/trino-ca';
+        return physical(ref);
+      }
+      if ('Fn::If' in object) {
+        const [condition, ifTrue, ifFalse] = z
+          .tuple([z.string(), z.unknown(), z.unknown()])
+          .parse(object['Fn::If']);
+        return expected(conditions[condition] ? ifTrue : ifFalse);
+      }
       throw new Error(`unexpected intrinsic in an environment: ${JSON.stringify(value)}`);
     };
     const functions = Object.entries(packaged.Resources).filter(
       ([, r]) => r.Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(21);
+    expect(functions).toHaveLength(13);
     for (const [logicalId, resource] of functions) {
       const properties = FunctionProperties.parse(resource.Properties);
       expect(physical(logicalId)).toBe(properties.FunctionName);
@@ -187,7 +198,10 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
         Role: `arn:aws:iam::123456789012:role/${physical(properties.Role['Fn::GetAtt'][0])}`,
       });
       const variables = Object.fromEntries(
-        Object.entries(properties.Environment.Variables).map(([name, value]) => [name, expected(value)]),
+        Object.entries(properties.Environment.Variables).flatMap(([name, value]) => {
+          const resolved = expected(value);
+          return resolved === undefined ? [] : [[name, resolved]];
+        }),
       );
       expect(configuration.Environment?.Variables, logicalId).toEqual(variables);
       expect(configuration.VpcConfig?.SubnetIds).toEqual([
@@ -199,7 +213,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       ]);
     }
     const drain = await lambda.send(
-      new GetFunctionConfigurationCommand({ FunctionName: 'trino-sentinel-cloudit-startDrain' }),
+      new GetFunctionConfigurationCommand({ FunctionName: 'trino-sentinel-analytics-startDrain' }),
     );
     expect(drain.Environment?.Variables).toMatchObject({
       TRINO_URL: 'https://10.42.1.10:8443',
@@ -214,7 +228,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
   it('creates the EventBridge rules with their schedules, patterns and targets', async () => {
     const events = new EventBridgeClient(aws());
     const rules = Object.entries(packaged.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
-    expect(rules).toHaveLength(5);
+    expect(rules).toHaveLength(6);
     for (const [logicalId, resource] of rules) {
       const properties = z
         .object({
@@ -256,7 +270,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       }
     }
     const drainRule = await events.send(
-      new DescribeRuleCommand({ Name: 'trino-sentinel-cloudit-startDrain-rule-1' }),
+      new DescribeRuleCommand({ Name: 'trino-sentinel-analytics-startDrain-rule-1' }),
     );
     expect(JSON.parse(drainRule.EventPattern ?? '{}')).toEqual({
       source: ['aws.autoscaling'],
@@ -271,7 +285,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
     const sqs = new SQSClient({ ...aws(), useQueueUrlAsEndpoint: false });
     const queueUrl = physical('QueryLogQueue');
     expect(queueUrl).toMatch(
-      /^https:\/\/sqs\.us-east-1\.amazonaws\.com\/123456789012\/trino-sentinel-cloudit-QueryLogQueue-/,
+      /^https:\/\/sqs\.us-east-1\.amazonaws\.com\/123456789012\/trino-sentinel-analytics-QueryLogQueue-/,
     );
     const attributes = (
       await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }))
@@ -455,8 +469,13 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       }),
     );
     const byName = new Map((listed.Parameters ?? []).map((parameter) => [parameter.Name, parameter]));
-    expect(Object.fromEntries([...byName].map(([name, parameter]) => [name, parameter.Type]))).toEqual(
-      stacks.account.parameters,
+    // The account's parameters, and the one the control plane writes for the coordinators (the ingest URL).
+    expect(Object.fromEntries([...byName].map(([name, parameter]) => [name, parameter.Type]))).toEqual({
+      ...stacks.account.parameters,
+      '/trino-sentinel/analytics/config/EVENT_LISTENER_URI': 'String',
+    });
+    expect(byName.get('/trino-sentinel/analytics/config/EVENT_LISTENER_URI')?.Value).toBe(
+      stacks.controlPlane.outputs.QueryLogIngestUrl,
     );
     expect(byName.get('/trino-sentinel/analytics/trino-secret')).toMatchObject({
       Type: 'SecureString',
@@ -507,7 +526,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       const resolved = await resolveStateMachineDefinition(aws(), arn);
       expect(resolved.source).toMatchObject({
         kind: 'stack',
-        stackName: 'trino-sentinel-cloudit',
+        stackName: 'trino-sentinel-analytics',
         logicalId,
       });
       expect(JSON.parse(resolved.definition)).toEqual(JSON.parse(expected));
@@ -519,7 +538,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
   it('gives queryLogIngest its Function URL (the moto patch) and outputs it', async () => {
     const lambda = new LambdaClient(aws());
     const url = await lambda.send(
-      new GetFunctionUrlConfigCommand({ FunctionName: 'trino-sentinel-cloudit-queryLogIngest' }),
+      new GetFunctionUrlConfigCommand({ FunctionName: 'trino-sentinel-analytics-queryLogIngest' }),
     );
     expect(url.AuthType).toBe('NONE');
     expect(url.FunctionUrl).toMatch(/^https:\/\/[0-9a-f]{32}\.lambda-url\.us-east-1\.on\.aws/);
@@ -540,7 +559,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
     ]);
     const lambda = new LambdaClient(aws());
     const configuration = await lambda.send(
-      new GetFunctionConfigurationCommand({ FunctionName: 'trino-sentinel-cloudit-clusterMetrics' }),
+      new GetFunctionConfigurationCommand({ FunctionName: 'trino-sentinel-analytics-clusterMetrics' }),
     );
     // serverless.yml says arm64 and tags every function; moto's CloudFormation keeps neither.
     expect(configuration.Architectures).toEqual(['x86_64']);
@@ -571,7 +590,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
   it('deletes both stacks (osls remove, then DeleteStack of the infra stack)', async () => {
     await stacks.deleteStacks();
     const cfn = new CloudFormationClient(aws());
-    for (const name of ['trino-sentinel-cloudit', 'trino-analytics']) {
+    for (const name of ['trino-sentinel-analytics', 'trino-analytics']) {
       const described = await cfn
         .send(new DescribeStacksCommand({ StackName: name }))
         .then((out) => out.Stacks?.[0]?.StackStatus)

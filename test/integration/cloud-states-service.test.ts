@@ -41,18 +41,8 @@ import { type StatesService, startStatesService } from '../../harness/cloud/stat
 import { type MotoServer, REPO_ROOT, startMoto } from '../../harness/moto.ts';
 
 const DRAIN_FUNCTIONS = ['BeginDrain', 'CheckDrain', 'CompleteDrain'] as const;
-const FAILOVER_FUNCTIONS = [
-  'PlanFailover',
-  'AwaitStandby',
-  'DetachEni',
-  'CheckDetach',
-  'FenceFailed',
-  'AttachEni',
-  'CheckAttach',
-  'CheckServing',
-  'CompleteFailover',
-  'NotifyFailure',
-] as const;
+/** One function runs every Task state of the failover state machine (`{task, state}` in). */
+const FAILOVER_FUNCTIONS = ['FailoverTask'] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 const JsonSchema: z.ZodType<Json> = z.lazy(() =>
@@ -169,17 +159,26 @@ function script(functionName: string, input: Json, invocations: readonly Invocat
         : { result: { done: true } };
     case 'states-it-CompleteDrain':
       return { result: { lifecycleResult: 'CONTINUE', outcome: 'DRAINED', instanceId: instance } };
-    case 'states-it-PlanFailover': {
-      const mode = z.object({ mode: z.string() }).loose().safeParse(input).data?.mode;
-      if (mode === 'broken')
-        return { functionError: { errorType: 'ValidationError', errorMessage: 'bad input' } };
-      const base = z.record(z.string(), JsonSchema).safeParse(input).data ?? {};
-      return { result: { ...base, plan: { action: 'DRY_RUN' } } };
+    case 'states-it-FailoverTask': {
+      const task = z.object({ task: z.string(), state: JsonSchema }).safeParse(input).data;
+      switch (task?.task) {
+        case 'PlanFailover': {
+          const mode = z.object({ mode: z.string() }).loose().safeParse(task.state).data?.mode;
+          if (mode === 'broken')
+            return { functionError: { errorType: 'ValidationError', errorMessage: 'bad input' } };
+          const base = z.record(z.string(), JsonSchema).safeParse(task.state).data ?? {};
+          return { result: { ...base, plan: { action: 'DRY_RUN' } } };
+        }
+        case 'CompleteFailover':
+          return { result: { outcome: 'DRY_RUN_COMPLETE' } };
+        case 'NotifyFailure':
+          return { result: { notified: true } };
+        default:
+          return {
+            functionError: { errorType: 'ValidationError', errorMessage: `unexpected task ${task?.task}` },
+          };
+      }
     }
-    case 'states-it-CompleteFailover':
-      return { result: { outcome: 'DRY_RUN_COMPLETE' } };
-    case 'states-it-NotifyFailure':
-      return { result: { notified: true } };
     default:
       return {
         serviceError: {
@@ -465,13 +464,13 @@ describe('the states service runs our state machines as deployed (definitions fr
     });
     const notified = lambda.invocations.find(
       (call) =>
-        call.functionName === 'states-it-NotifyFailure' && JSON.stringify(call.input).includes('broken'),
+        call.functionName === 'states-it-FailoverTask' &&
+        JSON.stringify(call.input).includes('"task":"NotifyFailure"') &&
+        JSON.stringify(call.input).includes('broken'),
     );
     expect(
-      z
-        .object({ error: z.object({ Error: z.string() }) })
-        .loose()
-        .parse(notified?.input).error.Error,
+      z.object({ state: z.object({ error: z.object({ Error: z.string() }) }).loose() }).parse(notified?.input)
+        .state.error.Error,
     ).toBe('ValidationError');
     const history = await sfn.send(
       new GetExecutionHistoryCommand({
