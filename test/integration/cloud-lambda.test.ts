@@ -6,11 +6,11 @@
  * Functions come from the packaged template (.serverless/cloudformation-template-update-stack.json): handler,
  * runtime, timeout, memory, environment and reserved concurrency as packaged; the template's intrinsic functions in
  * the environment are resolved to this test's values (the cluster stack's exports, the stack's own resources).
- * A small test function (`fixture`, built here, labelled as such) covers what no shipped function does on demand:
+ * A small test function (`fixture`, test/helpers/lambda-fixture.ts, labelled as such) covers what no shipped function does on demand:
  * sleeping past its timeout, holding an environment busy, reporting its own environment.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +52,7 @@ import {
   startMoto,
   waitUntil,
 } from '../../harness/moto.ts';
+import { buildFixtureZip } from '../helpers/lambda-fixture.ts';
 
 const ACCOUNT = '123456789012';
 const CLUSTER = 'trino-dev';
@@ -168,36 +169,6 @@ const TRUST_LAMBDA = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
-
-/**
- * TEST FIXTURE (not shipped code, not a double of anything): a tiny ESM function used where no shipped function can
- * be made to sleep or report its environment on demand. It imports an SDK client the runtime folder provides.
- */
-const FIXTURE_SOURCE = `
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-const ssm = new SSMClient({});
-export const handler = async (event, context) => {
-  if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
-  if (event.fail) { const error = new Error(event.fail.message); error.name = event.fail.name; throw error; }
-  const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_EXECUTION_ENV', 'AWS_REGION',
-    'AWS_DEFAULT_REGION', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'TZ', 'LAMBDA_TASK_ROOT',
-    '_HANDLER', 'FIXTURE_VARIABLE'];
-  const env = Object.fromEntries(keys.map((key) => [key, process.env[key] ?? null]));
-  const parameter = event.parameter
-    ? (await ssm.send(new GetParameterCommand({ Name: event.parameter }))).Parameter?.Value ?? null
-    : null;
-  return { requestId: context.awsRequestId, remainingMs: context.getRemainingTimeInMillis(), env, parameter };
-};
-`;
-
-async function buildFixtureZip(): Promise<Buffer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'lambda-fixture-'));
-  await writeFile(path.join(dir, 'index.mjs'), FIXTURE_SOURCE);
-  await promisify(execFile)('zip', ['-q', '-X', 'fixture.zip', 'index.mjs'], { cwd: dir });
-  const zip = await readFile(path.join(dir, 'fixture.zip'));
-  await rm(dir, { recursive: true, force: true });
-  return zip;
-}
 
 function invokeClient(maxAttempts = 3): LambdaClient {
   // Configured from the environment only, as the functions' and aws-local-stepfunctions' clients are.
