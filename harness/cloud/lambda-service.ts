@@ -264,6 +264,8 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
   const codeDirs = new Map<string, Promise<string>>();
   const pools = new Map<string, Pool>();
   const retired = new Set<LambdaRuntime>();
+  /** Environments handed to an invocation and not yet released. */
+  const leased = new Set<LambdaRuntime>();
   const records: InvocationRecord[] = [];
   const destinations: DestinationRecord[] = [];
   const pending = new Set<Promise<void>>();
@@ -411,16 +413,30 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
     ]);
 
   const retire = (instance: LambdaRuntime) => {
-    if (instance.busy) {
+    if (leased.has(instance)) {
       retired.add(instance);
       return;
     }
     void instance.stop();
   };
 
-  /** An idle environment of the function, a new one within its concurrency, or undefined (throttled). */
+  /**
+   * Leases an idle environment of the function, or a new one within its concurrency, or returns undefined
+   * (throttled). Leasing is synchronous after the code is ready, so two concurrent invocations never get the same
+   * environment; {@link release} ends the lease.
+   */
   const acquire = async (fn: ResolvedFunction): Promise<LambdaRuntime | undefined> => {
     const name = fn.configuration.FunctionName;
+    const runtimeVersion = fn.configuration.Runtime ?? '(none)';
+    if (!SUPPORTED_RUNTIMES.has(runtimeVersion)) {
+      throw new ApiError(
+        502,
+        'InvalidRuntimeException',
+        `The runtime ${runtimeVersion} of ${name} is not supported by the local Lambda service (nodejs22.x only)`,
+      );
+    }
+    const taskRoot = await codeDirFor(fn);
+    // From here on, no await: the lease is decided atomically.
     const fingerprint = fingerprintOf(fn);
     let pool = pools.get(name);
     if (pool === undefined || pool.fingerprint !== fingerprint) {
@@ -432,24 +448,18 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       pools.set(name, pool);
     }
     for (const instance of [...pool.instances]) {
-      if (!instance.busy && instance.expired) {
+      if (!leased.has(instance) && instance.expired) {
         pool.instances.splice(pool.instances.indexOf(instance), 1);
         void instance.stop();
       }
     }
-    const idle = pool.instances.find((instance) => !instance.busy);
-    if (idle) return idle;
+    const idle = pool.instances.find((instance) => !leased.has(instance));
+    if (idle) {
+      leased.add(idle);
+      return idle;
+    }
     const max = fn.reservedConcurrency ?? limit;
     if (pool.instances.length >= max) return undefined;
-    const runtimeVersion = fn.configuration.Runtime ?? '(none)';
-    if (!SUPPORTED_RUNTIMES.has(runtimeVersion)) {
-      throw new ApiError(
-        502,
-        'InvalidRuntimeException',
-        `The runtime ${runtimeVersion} of ${name} is not supported by the local Lambda service (nodejs22.x only)`,
-      );
-    }
-    const taskRoot = await codeDirFor(fn);
     const label = `${name}#${pool.next++}`;
     const placement = options.placement?.(fn.configuration);
     const instance = createLambdaRuntime({
@@ -472,10 +482,12 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       log,
     });
     pool.instances.push(instance);
+    leased.add(instance);
     return instance;
   };
 
   const release = (instance: LambdaRuntime) => {
+    leased.delete(instance);
     if (retired.delete(instance)) void instance.stop();
     for (const wake of [...waiters]) wake();
   };
@@ -517,6 +529,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
         startedAt,
       };
       records.push(record);
+      if (records.length > 10_000) records.shift();
       log(
         `lambda: ${instance.label} ${invocationType}${attempt > 1 ? ` attempt ${attempt}` : ''} ${requestId} → ` +
           `${result.functionError ? `Unhandled ${result.errorType}` : 'ok'} in ${result.durationMs} ms` +
@@ -693,6 +706,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
     let attempts = 0;
     let last: RuntimeInvokeResult | undefined;
     let condition: 'RetriesExhausted' | 'EventAgeExceeded' = 'RetriesExhausted';
+    let serviceErrors = 0;
     for (;;) {
       if (stopping) return;
       if (Date.now() > deadline) {
@@ -703,6 +717,14 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       try {
         result = await runOnce(fn, payload, 'Event', attempts + 1, requestId);
       } catch (error) {
+        if (error instanceof ApiError && error.status >= 500) {
+          // A service-side failure (RIE could not start, code not found…): Lambda keeps the event and tries again,
+          // within its maximum age.
+          const backoffMs = Math.min(60_000, 1_000 * 2 ** serviceErrors++);
+          log(`lambda: ${name} event ${requestId}: ${error.message}; trying again in ${backoffMs} ms`);
+          await sleep(Math.max(0, Math.min(backoffMs, deadline - Date.now())));
+          continue;
+        }
         if (error instanceof ApiError && error.status === 429) {
           // Throttled: the event stays queued until an environment frees up (bounded by its maximum age).
           await new Promise<void>((resolve) => {
