@@ -269,6 +269,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
   const records: InvocationRecord[] = [];
   const destinations: DestinationRecord[] = [];
   const pending = new Set<Promise<void>>();
+  const stackLookups = new Map<string, Promise<AsyncSettings | undefined>>();
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Set<() => void>();
   let stopping = false;
@@ -639,12 +640,17 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;
     }
-    return (
-      (await asyncSettingsFromStack(name).catch((error: unknown) => {
+    // A found config is put into moto (read above next time); a miss is remembered per function version.
+    const key = `${name}|${fn.configuration.LastModified ?? ''}`;
+    let fromStack = stackLookups.get(key);
+    if (fromStack === undefined) {
+      fromStack = asyncSettingsFromStack(name).catch((error: unknown) => {
         log(`lambda: reading the async settings of ${name} from its stack failed: ${String(error)}`);
         return undefined;
-      })) ?? DEFAULT_ASYNC
-    );
+      });
+      stackLookups.set(key, fromStack);
+    }
+    return (await fromStack) ?? DEFAULT_ASYNC;
   };
 
   const sendToDestination = async (
