@@ -97,12 +97,15 @@ export function startOpenSearch(
 
 /**
  * Starts an engine and waits until `GET /_cluster/health` is yellow or green.
- * @param options.startTimeoutMs - default 180 000; `heapMb` - JVM heap (default 384).
+ * @param options.startTimeoutMs - default 180 000; `heapMb` - JVM heap (default 384); `host`/`httpPort` - where
+ *   the HTTP API listens (default 127.0.0.1 and a free port; the deployed topology uses its endpoints address).
  */
 export async function startSearchEngine(options: {
   readonly engine: EngineName;
   readonly startTimeoutMs?: number;
   readonly heapMb?: number;
+  readonly host?: string;
+  readonly httpPort?: number;
 }): Promise<SearchEngine> {
   const engine = options.engine;
   const install = await ensureSearchEngine(engine);
@@ -111,14 +114,16 @@ export async function startSearchEngine(options: {
   const dir = await mkdtemp(path.join(os.tmpdir(), `trino-sentinel-${engine}-`));
   const conf = path.join(dir, 'config');
   await cp(path.join(install.home, 'config'), conf, { recursive: true });
-  const httpPort = await freePort();
+  const host = options.host ?? '127.0.0.1';
+  const httpPort = options.httpPort ?? (await freePort());
   const transportPort = await freePort();
   await writeFile(
     path.join(conf, engine === 'opensearch' ? 'opensearch.yml' : 'elasticsearch.yml'),
     [
       'cluster.name: trino-sentinel-test',
       'node.name: node-1',
-      'network.host: 127.0.0.1',
+      `network.host: ${host}`,
+      'transport.host: 127.0.0.1',
       `http.port: ${httpPort}`,
       `transport.port: ${transportPort}`,
       'discovery.type: single-node',
@@ -131,7 +136,7 @@ export async function startSearchEngine(options: {
       '',
     ].join('\n'),
   );
-  const url = `http://127.0.0.1:${httpPort}`;
+  const url = `http://${host}:${httpPort}`;
   const logFile = path.join(dir, `${engine}.out`);
   let child: ChildProcess | undefined;
   let guard: ChildProcess | undefined;

@@ -92,6 +92,9 @@ function config(keys: Keys, url = endpoint.urls[0] ?? '') {
 }
 
 /** The packaged template's policies of one role, with the deploy-time values of this account and region. */
+/** Marks an `AWS::NoValue` element (removed from its list). */
+const NO_VALUE = Symbol('AWS::NoValue');
+
 async function packagedRolePolicies(
   roleLogicalId: string,
   arns: Record<string, string>,
@@ -116,9 +119,22 @@ async function packagedRolePolicies(
     }
     const getAtt = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.literal('Arn')]) }).safeParse(value);
     if (getAtt.success) return arns[getAtt.data['Fn::GetAtt'][0]] ?? 'arn:aws:unresolved';
+    // This stage's conditions (no CA parameter, no Secrets Manager secret) are false: Fn::If takes its else
+    // branch, and AWS::NoValue drops the element, as CloudFormation does.
+    const fnIf = z.object({ 'Fn::If': z.tuple([z.string(), z.unknown(), z.unknown()]) }).safeParse(value);
+    if (fnIf.success) return resolve(fnIf.data['Fn::If'][2]);
+    if (z.object({ Ref: z.literal('AWS::NoValue') }).safeParse(value).success) return NO_VALUE;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
   };
-  return policies.map((p) => ({ name: p.PolicyName, document: JSON.stringify(resolve(p.PolicyDocument)) }));
+  const drop = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.filter((v) => v !== NO_VALUE).map(drop);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, drop(v)]));
+  };
+  return policies.map((p) => ({
+    name: p.PolicyName,
+    document: JSON.stringify(drop(resolve(p.PolicyDocument))),
+  }));
 }
 
 /** The outcome of a call: `allowed`, or the error code moto answered. */
@@ -386,7 +402,7 @@ describe("moto 5.2.5's IAM enforcement with STS-assumed-role credentials and the
     const assumed = await new STSClient(config(admin)).send(
       new AssumeRoleCommand({
         RoleArn: `arn:aws:iam::${ACCOUNT}:role/ClusterMetricsRole`,
-        RoleSessionName: 'trino-sentinel-dev-clusterMetrics',
+        RoleSessionName: 'trino-sentinel-trino-dev-clusterMetrics',
       }),
     );
     await resetAuth(0);
@@ -405,7 +421,7 @@ describe("moto 5.2.5's IAM enforcement with STS-assumed-role credentials and the
           const identity = await new STSClient(config(role)).send(new GetCallerIdentityCommand({}));
           if (
             identity.Arn !==
-            `arn:aws:sts::${ACCOUNT}:assumed-role/ClusterMetricsRole/trino-sentinel-dev-clusterMetrics`
+            `arn:aws:sts::${ACCOUNT}:assumed-role/ClusterMetricsRole/trino-sentinel-trino-dev-clusterMetrics`
           )
             throw new Error(`caller is ${identity.Arn}`);
         }),

@@ -122,9 +122,9 @@ function resolveIntrinsic(value: unknown): string | undefined {
     const refs: Record<string, string> = {
       WorkerDrainStateMachine: `arn:aws:states:${MOTO_REGION}:${ACCOUNT}:stateMachine:WorkerDrainStateMachine`,
       CoordinatorFailoverStateMachine: `arn:aws:states:${MOTO_REGION}:${ACCOUNT}:stateMachine:CoordinatorFailover`,
-      AlarmTopic: `arn:aws:sns:${MOTO_REGION}:${ACCOUNT}:trino-sentinel-dev-alarms`,
-      QueryLogQueue: `${moto.endpoint}/${ACCOUNT}/trino-sentinel-dev-query-log`,
-      QueryLogDlq: `${moto.endpoint}/${ACCOUNT}/trino-sentinel-dev-query-log-dlq`,
+      AlarmTopic: `arn:aws:sns:${MOTO_REGION}:${ACCOUNT}:trino-sentinel-trino-dev-alarms`,
+      QueryLogQueue: `${moto.endpoint}/${ACCOUNT}/trino-sentinel-trino-dev-query-log`,
+      QueryLogDlq: `${moto.endpoint}/${ACCOUNT}/trino-sentinel-trino-dev-query-log-dlq`,
     };
     return refs[ref.data.Ref];
   }
@@ -280,8 +280,8 @@ function dumpLogsOnFailure(): void {
 }
 
 describe('the packaged zips under aws-lambda-rie, invoked through the front AWS endpoint', () => {
-  it('packages 21 functions, each with a zip, all nodejs22.x', () => {
-    expect(functions).toHaveLength(21);
+  it('packages 13 functions, each with a zip, all nodejs22.x', () => {
+    expect(functions).toHaveLength(13);
     for (const fn of functions) expect(fn.runtime).toBe('nodejs22.x');
   });
 
@@ -314,18 +314,21 @@ describe('the packaged zips under aws-lambda-rie, invoked through the front AWS 
       };
     });
     // The Function URL handler answers HTTP 400 to a request that is not a Function URL event (its callers are
-    // HTTP clients); every other function throws ValidationError, which Lambda reports as the errorType that the
-    // state machines' Retry/Catch match.
+    // HTTP clients); the custom termination policy always answers Auto Scaling (here: no instance ids to order);
+    // every other function throws ValidationError, which Lambda reports as the errorType that the state machines'
+    // Retry/Catch match.
     const expected = rows.map((row) =>
       row.function === 'QueryLogIngestLambdaFunction'
         ? { ...row, statusCode: 200, functionError: null, errorType: null, httpStatus: 400 }
-        : {
-            ...row,
-            statusCode: 200,
-            functionError: 'Unhandled',
-            errorType: 'ValidationError',
-            httpStatus: null,
-          },
+        : row.function === 'TerminationPolicyLambdaFunction'
+          ? { ...row, statusCode: 200, functionError: null, errorType: null, httpStatus: null }
+          : {
+              ...row,
+              statusCode: 200,
+              functionError: 'Unhandled',
+              errorType: 'ValidationError',
+              httpStatus: null,
+            },
     );
     expect(rows).toEqual(expected);
     // Each ran from moto's configuration and the shipped zip, in its own execution environment.
@@ -337,7 +340,7 @@ describe('the packaged zips under aws-lambda-rie, invoked through the front AWS 
   it('reports a function error in the payload Lambda returns: errorType, errorMessage and trace', async () => {
     const answer = await invokeClient().send(
       new InvokeCommand({
-        FunctionName: 'trino-sentinel-dev-beginDrain',
+        FunctionName: 'trino-sentinel-trino-dev-beginDrain',
         Payload: Buffer.from('{}'),
         LogType: 'Tail',
       }),
@@ -493,17 +496,17 @@ describe('asynchronous invocation', () => {
     // As the packaged template's ClusterMetricsLambdaEvConf says (osls `maximumRetryAttempts: 1`).
     await invokeClient().send(
       new PutFunctionEventInvokeConfigCommand({
-        FunctionName: 'trino-sentinel-dev-clusterMetrics',
+        FunctionName: 'trino-sentinel-trino-dev-clusterMetrics',
         MaximumRetryAttempts: 1,
         MaximumEventAgeInSeconds: 300,
         DestinationConfig: { OnFailure: { Destination: arn } },
       }),
     );
-    const before = service.invocations('trino-sentinel-dev-clusterMetrics').length;
+    const before = service.invocations('trino-sentinel-trino-dev-clusterMetrics').length;
     const event = { 'detail-type': 'not a scheduled event' };
     const answer = await invokeClient().send(
       new InvokeCommand({
-        FunctionName: 'trino-sentinel-dev-clusterMetrics',
+        FunctionName: 'trino-sentinel-trino-dev-clusterMetrics',
         InvocationType: 'Event',
         Payload: Buffer.from(JSON.stringify(event)),
       }),
@@ -529,7 +532,7 @@ describe('asynchronous invocation', () => {
       })
       .parse(JSON.parse(body ?? ''));
     expect(record.requestContext).toMatchObject({
-      functionArn: `arn:aws:lambda:${MOTO_REGION}:${ACCOUNT}:function:trino-sentinel-dev-clusterMetrics:$LATEST`,
+      functionArn: `arn:aws:lambda:${MOTO_REGION}:${ACCOUNT}:function:trino-sentinel-trino-dev-clusterMetrics:$LATEST`,
       condition: 'RetriesExhausted',
       approximateInvokeCount: 2,
     });
@@ -540,7 +543,7 @@ describe('asynchronous invocation', () => {
       functionError: 'Unhandled',
     });
     expect(record.responsePayload.errorType).toBe('ValidationError');
-    const attempts = service.invocations('trino-sentinel-dev-clusterMetrics').slice(before);
+    const attempts = service.invocations('trino-sentinel-trino-dev-clusterMetrics').slice(before);
     expect(attempts.map((r) => [r.invocationType, r.attempt, r.errorType])).toEqual([
       ['Event', 1, 'ValidationError'],
       ['Event', 2, 'ValidationError'],
@@ -649,12 +652,12 @@ describe('Step Functions over the deployed zips', () => {
       text.replace(
         /\$\{([A-Z][A-Za-z]+)FunctionArn\}/g,
         (_, name: string) =>
-          `arn:aws:lambda:${MOTO_REGION}:${ACCOUNT}:function:trino-sentinel-dev-${name[0]?.toLowerCase()}${name.slice(1)}`,
+          `arn:aws:lambda:${MOTO_REGION}:${ACCOUNT}:function:trino-sentinel-trino-dev-${name[0]?.toLowerCase()}${name.slice(1)}`,
       ),
     );
     const lambda = invokeClient();
     // The shipped beginDrain, with the worker URL template pointing at the refusing port.
-    const beginDrain = functions.find((f) => f.functionName === 'trino-sentinel-dev-beginDrain');
+    const beginDrain = functions.find((f) => f.functionName === 'trino-sentinel-trino-dev-beginDrain');
     if (beginDrain === undefined) throw new Error('beginDrain not packaged');
     const { UpdateFunctionConfigurationCommand } = await import('@aws-sdk/client-lambda');
     await lambda.send(
