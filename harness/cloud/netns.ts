@@ -274,16 +274,18 @@ async function makeRun(prefix: string, ownsRun: boolean, log: LogLine): Promise<
     async deleteNamespace(name) {
       if (!name.startsWith(`${prefix}-`)) throw new Error(`${name} is not a namespace of run ${prefix}`);
       const own = process.pid;
-      for (let pass = 0; pass < 2; pass++) {
-        for (const pid of await netnsPids(name)) {
-          if (pid === own) continue;
+      // SIGKILL everything inside, until nothing is left (a process may fork while it is being killed); bounded.
+      for (let pass = 0; pass < 50; pass++) {
+        const pids = (await netnsPids(name)).filter((pid) => pid !== own);
+        if (pids.length === 0) break;
+        for (const pid of pids) {
           try {
             process.kill(pid, 'SIGKILL');
           } catch {
             // already gone
           }
         }
-        if (pass === 0) await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 100));
       }
       const links = await ip(name, ['-o', 'link', 'show']).catch(() => '');
       for (const line of links.split('\n')) {

@@ -17,7 +17,8 @@
  * attached elsewhere (AWS refuses) — the ENI's own attachment is the truth, and the refused-on-AWS attach is
  * logged; moto reports an attached ENI's groups as its own plus its instance's — its own groups (what AWS
  * enforces) are read with the `group-id` filter; moto leaves secondary and primary ENIs attached to terminated
- * instances — they are parked. A failed read of the emulator changes nothing (unknown is not "gone").
+ * instances — they are parked, and a terminated instance's primary ENI (which AWS deletes with the instance) counts
+ * in no group. A failed read of the emulator changes nothing (unknown is not "gone").
  *
  * Runs in the host namespace or inside the outer one: every command names its namespace.
  *
@@ -556,13 +557,32 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
     exempt: readonly string[] = [],
   ): string {
     const members = new Map<string, string[]>();
-    for (const [eniId, eni] of observed.enis)
+    for (const [eniId, eni] of observed.enis) {
+      if (deletedOnTermination(observed, eniId)) continue;
       for (const groupId of observed.ownGroups.get(eniId) ?? [])
         members.set(groupId, [...(members.get(groupId) ?? []), ...eni.ips]);
+    }
     for (const lambda of lambdas.values())
       for (const groupId of lambda.securityGroupIds)
         members.set(groupId, [...(members.get(groupId) ?? []), lambda.address]);
     return renderRuleset({ interfaces, exempt, groups: observed.groups, members });
+  }
+
+  /**
+   * moto keeps the primary ENI of a terminated instance, attached and in use (it creates it with
+   * DeleteOnTermination false); AWS deletes the interface it created at launch. Such an ENI counts in no group.
+   */
+  function deletedOnTermination(observed: Observed, eniId: string): boolean {
+    const attachment = observed.enis.get(eniId)?.attachment;
+    if (!attachment || attachment.deviceIndex !== 0) return false;
+    const state = observed.instances.get(attachment.instanceId)?.state;
+    if (state !== 'terminated' && state !== 'shutting-down') return false;
+    warnOnce(
+      `primary:${eniId}`,
+      `eni ${eniId}: primary interface of terminated ${attachment.instanceId}, still attached in moto; AWS deletes ` +
+        'it with the instance: not counted in its security groups',
+    );
+    return true;
   }
 
   async function removeInstance(state: InstanceState, observed: Observed | undefined): Promise<void> {
