@@ -574,7 +574,7 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
    */
   function deletedOnTermination(observed: Observed, eniId: string): boolean {
     const attachment = observed.enis.get(eniId)?.attachment;
-    if (!attachment || attachment.deviceIndex !== 0) return false;
+    if (attachment?.deviceIndex !== 0) return false;
     const state = observed.instances.get(attachment.instanceId)?.state;
     if (state !== 'terminated' && state !== 'shutting-down') return false;
     warnOnce(
