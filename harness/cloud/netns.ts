@@ -40,18 +40,22 @@ export function newRunPrefix(): string {
 /** A command exited non-zero, was killed, or ran past its deadline. */
 export class CommandError extends Error {
   override readonly name = 'CommandError';
-  /**
-   * @param argv - The command and its arguments.
-   * @param exitCode - Exit code (null when killed by a signal or the deadline).
-   * @param stderr - Its standard error (trimmed).
-   */
+  /** The command and its arguments. */
+  readonly argv: readonly string[];
+  /** Exit code (null when killed by a signal or the deadline). */
+  readonly exitCode: number | null;
+  /** Its standard error (trimmed). */
+  readonly stderr: string;
   constructor(
-    readonly argv: readonly string[],
-    readonly exitCode: number | null,
-    readonly stderr: string,
+    argv: readonly string[],
+    exitCode: number | null,
+    stderr: string,
     options?: { cause?: unknown },
   ) {
     super(`${argv.join(' ')} failed (${exitCode ?? 'killed'}): ${stderr}`, options);
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
   }
 }
 

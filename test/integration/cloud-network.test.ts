@@ -5,9 +5,11 @@
  * Lambdas' namespace. Every instance boots the fixture image root (test/fixtures/cloud-image) with its IMDS.
  * Needs root (CI runs as root).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import {
   AttachNetworkInterfaceCommand,
@@ -42,6 +44,8 @@ import {
   createOuterNamespace,
   listenInNamespace,
   netnsExec,
+  netnsPids,
+  reexecInNamespace,
   runCommand,
 } from '../../harness/cloud/netns.ts';
 import { type LambdaNamespace, startVpcNetwork, type VpcNetwork } from '../../harness/cloud/network.ts';
@@ -727,7 +731,8 @@ describe('IMDSv2 inside the instance namespace (imds.ts)', () => {
 
     const node = booted.get(ids.coordB);
     if (!node) throw new Error('coordinator B is not booted');
-    // The machine's AWS CLI, run inside the instance with only what a node has: AWS_ENDPOINT_URL, no credentials.
+    // The machine's AWS CLI, run inside the instance with only what a node has: AWS_ENDPOINT_URL; no credentials and
+    // no region (botocore reads both from IMDS: placement/availability-zone, iam/security-credentials).
     const awsCli = execFileSync('sh', ['-c', 'pyenv which aws 2>/dev/null || command -v aws'])
       .toString()
       .trim();
@@ -745,7 +750,8 @@ describe('IMDSv2 inside the instance namespace (imds.ts)', () => {
     ]);
     expect(cli.stderr).toBe('');
     expect(z.object({ Arn: z.string() }).parse(JSON.parse(cli.stdout)).Arn).toBe(identity.Arn);
-    // The AWS SDK for JavaScript v3 default credential chain (ends with IMDSv2).
+    // The AWS SDK for JavaScript v3 default credential chain (ends with IMDSv2); unlike botocore it takes no region
+    // from IMDS, so the script names one.
     const script = `import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'; const r = await new STSClient({ region: 'us-east-1' }).send(new GetCallerIdentityCommand({})); console.log(r.Arn);`;
     const sdk = await node.exec([
       'env',
@@ -896,5 +902,66 @@ describe('cleanup', () => {
     if (existsSync('/sys/fs/cgroup/unified'))
       expect(existsSync(`/sys/fs/cgroup/unified/trino-sentinel/${prefix}`)).toBe(false);
     expect(existsSync(stateDir)).toBe(false);
+  });
+});
+
+describe('netns.ts', () => {
+  it('a watchdog removes the run (namespaces, the processes inside, the state directory) when its Node process is killed', async () => {
+    const script = [
+      `import { createOuterNamespace } from ${JSON.stringify(path.join(REPO_ROOT, 'harness/cloud/netns.ts'))};`,
+      "import { spawn } from 'node:child_process';",
+      'const run = await createOuterNamespace();',
+      "const ns = await run.addNamespace('orphan');",
+      "spawn('ip', ['netns', 'exec', ns, 'sleep', '600'], { detached: true, stdio: 'ignore' }).unref();",
+      'console.log(run.prefix, run.stateDir);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`the run's process exited early (${code})`)));
+    });
+    const [prefix = '', stateDir = ''] = line.split(' ');
+    expect(prefix).toMatch(/^ts[0-9a-f]{4}$/);
+    let sleepers: number[] = [];
+    await waitUntil(
+      'the process inside the namespace',
+      async () => (sleepers = await netnsPids(`${prefix}-orphan`)).length > 0,
+      10_000,
+      { intervalMs: 50 },
+    );
+    child.kill('SIGKILL');
+    await waitUntil(
+      'the watchdog removed the run',
+      async () =>
+        !(await runCommand(['ip', 'netns', 'list'])).split('\n').some((l) => l.startsWith(`${prefix}-`)) &&
+        !existsSync(stateDir),
+      15_000,
+      { intervalMs: 100 },
+    );
+    for (const pid of sleepers) expect(pidAlive(pid), String(pid)).toBe(false);
+  });
+
+  it('reexecInNamespace runs a Node entry point inside the outer namespace, which has no link to the host', async () => {
+    const own = await createOuterNamespace({ log });
+    try {
+      const dir = await import('node:fs/promises').then((fs) =>
+        fs.mkdtemp(path.join(os.tmpdir(), 'cloud-reexec-')),
+      );
+      const script = path.join(dir, 'inside.mjs');
+      const out = path.join(dir, 'view.json');
+      await writeFile(
+        script,
+        "import os from 'node:os'; import { writeFileSync } from 'node:fs';\n" +
+          'writeFileSync(process.argv[2], JSON.stringify(Object.keys(os.networkInterfaces()))); process.exit(3);\n',
+      );
+      expect(await reexecInNamespace(own.outer, script, [out])).toBe(3);
+      expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(['lo']);
+    } finally {
+      await own.cleanup();
+    }
   });
 });
