@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -947,10 +947,8 @@ describe('netns.ts', () => {
 
   it('reexecInNamespace runs a Node entry point inside the outer namespace, which has no link to the host', async () => {
     const own = await createOuterNamespace({ log });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cloud-reexec-'));
     try {
-      const dir = await import('node:fs/promises').then((fs) =>
-        fs.mkdtemp(path.join(os.tmpdir(), 'cloud-reexec-')),
-      );
       const script = path.join(dir, 'inside.mjs');
       const out = path.join(dir, 'view.json');
       await writeFile(
@@ -962,6 +960,7 @@ describe('netns.ts', () => {
       expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(['lo']);
     } finally {
       await own.cleanup();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
