@@ -929,7 +929,10 @@ describe('netns.ts', () => {
     let sleepers: number[] = [];
     await waitUntil(
       'the process inside the namespace',
-      async () => (sleepers = await netnsPids(`${prefix}-orphan`)).length > 0,
+      async () => {
+        sleepers = await netnsPids(`${prefix}-orphan`);
+        return sleepers.length > 0;
+      },
       10_000,
       { intervalMs: 50 },
     );

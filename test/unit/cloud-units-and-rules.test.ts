@@ -112,7 +112,9 @@ describe('systemd unit files', () => {
     expect(parseExecLine(line)).toEqual(parsed);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's ${VAR} syntax, not a template
   it('expands ${VAR} as one argument, a lone $VAR split at whitespace, $$ and specifiers', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's ${VAR} syntax, not a template
     const exec = parseExecLine('/bin/app --port ${PORT} $EXTRA --name=%n --x="${SPACED}" $$HOME');
     const argv = expandCommand(
       exec,
