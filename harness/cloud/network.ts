@@ -79,6 +79,8 @@ export interface VpcNetworkOptions {
   /**
    * Called (not awaited by the reconciler) once an instance's namespace exists with its ENIs and rules; what it
    * returns is stopped before the namespace is removed (instance stopped or terminated, or {@link VpcNetwork.stop}).
+   * A removal waits at most 30 s for it to finish starting, then removes the namespace (killing its processes) and
+   * stops what it returns once it does. A hook that fails must release what it had started itself.
    */
   readonly onInstance?: (instance: InstanceNamespace) => Promise<InstanceServices | undefined>;
 }
@@ -207,6 +209,8 @@ interface LambdaState extends LambdaNamespace {
 }
 
 const RUNNING_STATES = new Set(['pending', 'running']);
+/** How long an instance's removal waits for `onInstance` to finish starting its services. */
+const SERVICES_START_WAIT_MS = 30_000;
 
 function ipv4ToInt(address: string): number {
   const parts = address.split('.').map(Number);
@@ -586,11 +590,28 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
   }
 
   async function removeInstance(state: InstanceState, observed: Observed | undefined): Promise<void> {
-    const services = await state.services?.catch((error: unknown) => {
-      log(`instance ${state.instanceId}: its services had failed to start: ${String(error)}`);
-      return undefined;
-    });
-    if (services) {
+    // Services still starting (a boot in progress) are not waited for past SERVICES_START_WAIT_MS: the namespace's
+    // processes are killed with it, and what the hook returns later is stopped then.
+    const pending = state.services;
+    const services = pending
+      ? await Promise.race([
+          pending.catch((error: unknown) => {
+            log(`instance ${state.instanceId}: its services had failed to start: ${String(error)}`);
+            return undefined;
+          }),
+          new Promise<'starting'>((resolve) =>
+            setTimeout(() => resolve('starting'), SERVICES_START_WAIT_MS).unref(),
+          ),
+        ])
+      : undefined;
+    if (services === 'starting') {
+      log(
+        `instance ${state.instanceId}: services still starting after ${SERVICES_START_WAIT_MS} ms; removing it anyway`,
+      );
+      pending
+        ?.then((late) => late?.stop())
+        .catch((error: unknown) => log(`instance ${state.instanceId}: late stop: ${String(error)}`));
+    } else if (services) {
       await services
         .stop()
         .catch((error: unknown) => log(`instance ${state.instanceId}: stop: ${String(error)}`));

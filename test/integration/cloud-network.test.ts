@@ -313,15 +313,21 @@ beforeAll(async () => {
         aws: moto.clientConfig,
         log,
       });
-      const node = await bootInstance({
-        instanceId: instance.instanceId,
-        netns: instance.netns,
-        imageRoot: IMAGE_ROOT,
-        aws: moto.clientConfig,
-        awsEndpointUrl: ENDPOINT,
-        extraHosts: [{ host: 'abc123.lambda-url.us-east-1.on.aws', address: '10.42.250.2' }],
-        log,
-      });
+      let node: BootedInstance;
+      try {
+        node = await bootInstance({
+          instanceId: instance.instanceId,
+          netns: instance.netns,
+          imageRoot: IMAGE_ROOT,
+          aws: moto.clientConfig,
+          awsEndpointUrl: ENDPOINT,
+          extraHosts: [{ host: 'abc123.lambda-url.us-east-1.on.aws', address: '10.42.250.2' }],
+          log,
+        });
+      } catch (error) {
+        await imds.stop();
+        throw error;
+      }
       booted.set(instance.instanceId, node);
       return {
         async stop() {
@@ -506,8 +512,15 @@ describe('the VPC as namespaces (network.ts)', () => {
     ];
     const results = await Promise.all(
       cases.map(
-        async ([name, from, address, port, , source]) =>
-          [name, await probe(from, address, port, source ? { from: source } : {})] as const,
+        // A dropped SYN never answers: 2 s is enough to call it blocked; an open port gets 5 s (a loaded machine).
+        async ([name, from, address, port, want, source]) =>
+          [
+            name,
+            await probe(from, address, port, {
+              timeoutS: want === 'blocked' ? 2 : 5,
+              ...(source ? { from: source } : {}),
+            }),
+          ] as const,
       ),
     );
     const expected = cases.map(
