@@ -282,6 +282,12 @@ export async function main(configPath: string): Promise<void> {
   }
 
   // ------------------------------------------------------------------ 2. file system
+  const inside = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
+  const hidden = config.hostOverlays.find((dir) => inside(config.stateDir, dir));
+  if (hidden)
+    throw new Error(
+      `state directory ${config.stateDir} is under ${hidden}, which gets an overlay: use another one`,
+    );
   await runSync(['hostname', config.hostname]);
   const overlayDir = (target: string) => {
     const base = path.join(

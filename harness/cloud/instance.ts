@@ -8,6 +8,10 @@
  * stands for AWS's regional endpoints, which the AWS CLI and SDKs on the node would otherwise resolve by name.
  * Credentials come from the instance's metadata service (imds.ts), as on EC2.
  *
+ * The runner and the `systemctl` client inside the instance are TypeScript files run by this process's Node binary
+ * (`process.execPath`) through Node's own type stripping (Node >= 22.18; the project's Node is 22.23), so they need
+ * no loader flags inside the namespaces.
+ *
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
