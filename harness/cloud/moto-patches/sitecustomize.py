@@ -13,6 +13,8 @@ process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md,
    and CreateStack/UpdateStack answer HTTP 500 (`AttributeError: 'NoneType' object has no attribute
    'has_cfn_attr'`). Fix: a model that creates the URL with moto's own Lambda backend
    (`create_function_url_config`), so GetFunctionUrlConfig answers for the deployed function as on AWS.
+   Its delete tolerates a function already deleted: moto deletes a stack's resources in no dependency order, and
+   the URL's UnknownFunctionException (HTTP 404) made `osls remove` fail now and then.
 3. moto's AWS::AutoScaling::AutoScalingGroup ignores `LifecycleHookSpecificationList`: the worker group of
    infra/trino-cluster.yaml would have no `trino-sentinel-drain` termination hook (DescribeLifecycleHooks: []).
    Fix: create each listed hook with moto's own `create_lifecycle_hook` after the group.
@@ -229,12 +231,24 @@ def _apply() -> None:
             account_id: str,
             region_name: str,
         ) -> None:
+            from moto.awslambda.exceptions import UnknownFunctionException
+
             target = cloudformation_json["Properties"]["TargetFunctionArn"]
-            lambda_backends[account_id][region_name].delete_function_url_config(target)
+            try:
+                lambda_backends[account_id][region_name].delete_function_url_config(target)
+            except UnknownFunctionException:
+                pass
 
         def delete(self, account_id: str, region_name: str) -> None:
             # DeleteStack calls this with the resource as created (the template's TargetFunctionArn is unresolved).
-            lambda_backends[account_id][region_name].delete_function_url_config(self.function_arn)
+            # moto deletes a stack's resources in no dependency order: when the function went first, its URL went
+            # with it (as on AWS), and moto's UnknownFunctionException (HTTP 404) would abort DeleteStack.
+            from moto.awslambda.exceptions import UnknownFunctionException
+
+            try:
+                lambda_backends[account_id][region_name].delete_function_url_config(self.function_arn)
+            except UnknownFunctionException:
+                pass
 
         def is_created(self) -> bool:
             return True
