@@ -397,6 +397,137 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
     });
   });
 
+  describe('coordinator or standby, from the instance metadata (no ENI claim at boot)', () => {
+    // Test double of IMDSv2 (token PUT + the meta-data paths render-config.sh reads), in a network namespace of
+    // this test's own where 169.254.169.254 is a loopback address; it also records any AWS API call (POST), with
+    // AWS_ENDPOINT_URL pointed at it. The deployed topology serves the real IMDS.
+    const IMDS = `
+import http.server, json, sys
+paths = json.loads(sys.argv[1])
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, code, body):
+        self.send_response(code); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_PUT(self):
+        self.reply(200, b"token") if self.path == "/latest/api/token" else self.reply(404, b"")
+    def do_GET(self):
+        if self.headers.get("X-aws-ec2-metadata-token") != "token": return self.reply(401, b"")
+        value = paths.get(self.path.removeprefix("/latest/meta-data/"))
+        self.reply(404, b"") if value is None else self.reply(200, value.encode())
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        with open(sys.argv[2], "a") as calls: calls.write(body + "\\n")
+        self.reply(500, b"")
+http.server.HTTPServer(("169.254.169.254", 80), H).serve_forever()
+`;
+    const withImds = async (macs: Record<string, string>) => {
+      const netns = `ts${Math.floor(Math.random() * 0xffff)
+        .toString(16)
+        .padStart(4, '0')}-imds`;
+      const ip = (...args: string[]) => exec('ip', args, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' });
+      await ip('netns', 'add', netns);
+      try {
+        await ip('-n', netns, 'link', 'set', 'lo', 'up');
+        await ip('-n', netns, 'addr', 'add', '169.254.169.254/32', 'dev', 'lo');
+        const paths: Record<string, string> = {
+          'instance-id': 'i-0123456789abcdef0',
+          'local-ipv4': '10.42.1.55',
+          'network/interfaces/macs/': Object.keys(macs)
+            .map((m) => `${m}/`)
+            .join('\n'),
+        };
+        for (const [mac, ips] of Object.entries(macs))
+          paths[`network/interfaces/macs/${mac}/local-ipv4s`] = ips;
+        const calls = path.join(dir, `${netns}-aws-calls`);
+        await writeFile(calls, '');
+        const server = spawn(
+          'ip',
+          ['netns', 'exec', netns, '/usr/bin/python3', '-c', IMDS, JSON.stringify(paths), calls],
+          {
+            stdio: 'ignore',
+          },
+        );
+        try {
+          for (let i = 0; i < 50; i++) {
+            const probe = await exec(
+              'ip',
+              ['netns', 'exec', netns, 'curl', '-sf', '-X', 'PUT', 'http://169.254.169.254/latest/api/token'],
+              {
+                PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+              },
+            );
+            if (probe.code === 0) break;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          run += 1;
+          const node = path.join(dir, `imds${run}`);
+          await mkdir(node, { recursive: true });
+          const etc = path.join(node, 'etc');
+          // With the ENI's id at hand, the renderer still makes no AWS call (it claimed the ENI before issue 12).
+          const outcome = await exec(
+            'ip',
+            ['netns', 'exec', netns, 'bash', path.join(REPO_ROOT, 'packer/files/render-config.sh')],
+            {
+              PATH: `${VENV_BIN}:/usr/bin:/bin:/usr/sbin:/sbin`,
+              BOOT_ENV_FILE: '/dev/null',
+              NODE_ROLE: 'coordinator',
+              COORDINATOR_ADDRESS: '10.42.1.10',
+              TRINO_ETC_DIR: etc,
+              TRINO_DATA_DIR: path.join(node, 'data'),
+              TEMPLATE_DIR: path.join(REPO_ROOT, 'packer/files/templates'),
+              TRINO_HEAP: '1G',
+              COORDINATOR_ENI_ID: 'eni-0123456789abcdef0',
+              AWS_ENDPOINT_URL: 'http://169.254.169.254:80',
+              AWS_DEFAULT_REGION: 'us-east-1',
+              AWS_ACCESS_KEY_ID: 'testing',
+              AWS_SECRET_ACCESS_KEY: 'testing',
+              AWS_MAX_ATTEMPTS: '1',
+            },
+          );
+          const config =
+            outcome.code === 0
+              ? properties(await readFile(path.join(etc, 'config.properties'), 'utf8'))
+              : new Map<string, string>();
+          const nodeProperties =
+            outcome.code === 0
+              ? properties(await readFile(path.join(etc, 'node.properties'), 'utf8'))
+              : new Map<string, string>();
+          return {
+            ...outcome,
+            config,
+            node: nodeProperties,
+            awsCalls: (await readFile(calls, 'utf8')).trim(),
+          };
+        } finally {
+          server.kill('SIGKILL');
+        }
+      } finally {
+        await ip('netns', 'del', netns);
+      }
+    };
+
+    it('renders a standby (discovery on its own loopback) when the coordinator ENI is not attached', async () => {
+      const out = await withImds({ '0a:00:00:00:00:01': '10.42.1.55' });
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.awsCalls).toBe('');
+      expect(out.stderr).toContain(
+        'is not attached to this instance: standby (only the control plane moves the ENI)',
+      );
+      expect(out.config.get('discovery.uri')).toBe('http://127.0.0.1:8080');
+      expect(out.node.get('node.id')).toBe('i-0123456789abcdef0');
+      expect(out.node.get('node.internal-address')).toBe('10.42.1.55');
+    });
+
+    it('renders the active coordinator when the ENI is already attached at boot', async () => {
+      const out = await withImds({ '0a:00:00:00:00:01': '10.42.1.55', '0a:00:00:00:00:02': '10.42.1.10' });
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stderr).toContain('role=coordinator');
+      expect(out.config.get('discovery.uri')).toBe('http://10.42.1.10:8080');
+      expect(out.node.get('node.internal-address')).toBe('10.42.1.10');
+      expect(out.awsCalls).toBe('');
+    });
+  });
+
   it('points Trino log.path at the files the CloudWatch agent ships', async () => {
     const out = await render({ NODE_ROLE: 'worker' });
     expect(out.code, out.stderr).toBe(0);
