@@ -40,6 +40,9 @@ import { cacheDir, fetchArtifact, findJava, loadVersions } from '../trino.ts';
 /** Bumped when the way an image root is laid out changes (part of the cache key). */
 const IMAGE_FORMAT = 1;
 
+/** Deadline of one provisioning run (a warm build takes about 12 s; a cold artifact cache is fetched before it). */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
 /**
  * Plugin directories of the AMI's default set, as `packer/files/install-trino.sh` names them (`DEFAULT_PLUGINS`).
  * Source: the plugin/ directory of `io.trino:trino-server:476:tar.gz`.
@@ -272,6 +275,16 @@ export function imageMountScript(
   return `${lines.join('\n')}\n`;
 }
 
+/** Whether a process exists (signal 0). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error instanceof Error && 'code' in error && error.code === 'EPERM';
+  }
+}
+
 async function hashTree(dir: string, hash: ReturnType<typeof createHash>, rel = ''): Promise<void> {
   const entries = (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
     a.name.localeCompare(b.name),
@@ -288,8 +301,9 @@ async function hashTree(dir: string, hash: ReturnType<typeof createHash>, rel = 
 }
 
 /**
- * Reads packer/files/trino-artifacts.sha256.
- * @returns File name → pinned SHA-256.
+ * Reads packer/files/trino-artifacts.sha256 (sha256sum format, `#` comments).
+ * @returns File name → pinned SHA-256 (64 hex digits).
+ * @throws Error when the file cannot be read.
  */
 export async function readArtifactPins(): Promise<ReadonlyMap<string, string>> {
   const text = await readFile(path.join(REPO_ROOT, 'packer/files/trino-artifacts.sha256'), 'utf8');
@@ -341,8 +355,10 @@ function neededArtifacts(
  * const image = await buildImageRoot({ trinoVersion: '476' }); // default plugins, distribution server
  * // image.root/opt/trino-server/trino-server-476/plugin/{tpch,hive,…}
  * @returns The image root and what went into it.
- * @throws Error when an artifact cannot be fetched or verified, no JDK ≥ 24 is found, or the provisioner fails
- *   (the message carries the tail of its output).
+ * @throws Error when an artifact cannot be fetched or verified, no JDK ≥ 24 is found, or the provisioner fails or
+ *   runs past 15 minutes (the message carries the tail of its output).
+ * Source: packer/trino.pkr.hcl's shell provisioner (`sudo -E bash install-trino.sh` after the file provisioner
+ * uploaded packer/files).
  */
 export async function buildImageRoot(options: BuildImageRootOptions): Promise<ImageRoot> {
   const log = options.log ?? ((line: string) => process.stderr.write(`ami: ${line}\n`));
@@ -416,6 +432,13 @@ export async function buildImageRoot(options: BuildImageRootOptions): Promise<Im
 
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
+  await mkdir(base, { recursive: true });
+  // Leftovers of builds whose process died (a watchdog killed their provisioning, not their directory).
+  for (const name of await readdir(base)) {
+    const pid = new RegExp(`^${key}\\.partial-(\\d+)$`).exec(name)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid)))
+      await rm(path.join(base, name), { recursive: true, force: true });
+  }
   const root = path.join(staging, 'root');
   for (const p of IMAGE_PATHS) {
     if (p.kind === 'dir') await mkdir(path.join(root, p.path), { recursive: true });
@@ -462,10 +485,33 @@ export async function buildImageRoot(options: BuildImageRootOptions): Promise<Im
   const started = Date.now();
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
+    // Its own process group, so a deadline or a watchdog can end the script with everything it started.
     const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', script], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const group = child.pid;
+    // Watchdog: if this Node process dies mid-build, the provisioning dies too (the mount namespace goes with it).
+    const watchdog =
+      group === undefined
+        ? undefined
+        : spawn(
+            'bash', // bash's kill takes `--` and a negative process-group id; dash's does not
+            [
+              '-c',
+              `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${group} 2>/dev/null; do sleep 1; done; kill -9 -- -${group} 2>/dev/null`,
+            ],
+            {
+              detached: true,
+              stdio: 'ignore',
+            },
+          );
+    watchdog?.unref();
+    const deadline = setTimeout(() => {
+      output.push(`\nami: install-trino.sh did not finish in ${BUILD_TIMEOUT_MS} ms; killed\n`);
+      if (group !== undefined) process.kill(-group, 'SIGKILL');
+    }, BUILD_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString());
       for (const line of chunk.toString().split('\n')) if (line.startsWith('install-trino:')) log(line);
@@ -473,7 +519,11 @@ export async function buildImageRoot(options: BuildImageRootOptions): Promise<Im
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
-    child.on('exit', resolve);
+    child.on('exit', (exitCode) => {
+      clearTimeout(deadline);
+      watchdog?.kill();
+      resolve(exitCode);
+    });
   });
   await writeFile(buildLog, output.join(''));
   if (code !== 0) {

@@ -367,7 +367,7 @@ describe('AMI image root (install-trino.sh on this host)', () => {
         `https://${WORKER_IP}:8443/v1/info`,
       ]);
       expect(workerHttps.code).toBe(7); // connection refused
-    });
+    }, 420_000);
 
     it('writes the server log where the CloudWatch agent configuration reads it', async () => {
       const layers = path.join(coordinator.stateDir, 'layers');
@@ -444,7 +444,7 @@ describe('AMI image root (install-trino.sh on this host)', () => {
       ])
         expect(serverLog).toContain(line);
       expect(await tailFile(worker.journal, 400)).not.toContain('Exception');
-    });
+    }, 420_000);
 
     it('stops a coordinator directly (its ExecStop does not ask for a graceful shutdown)', async () => {
       const stopped = await coordinator.stop();
@@ -578,6 +578,6 @@ describe('AMI image root (install-trino.sh on this host)', () => {
         expect(serverLog).toContain(`-- Finished loading plugin /var/lib/trino/data/plugin/${plugin} --`);
       const stopped = await solo.stop();
       expect(stopped.execStop.stderr).toContain('role coordinator: no graceful shutdown');
-    });
+    }, 420_000);
   });
 });
