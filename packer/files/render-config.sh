@@ -320,9 +320,11 @@ apply_config_dir() {
     rel="${rel#./}"
     name="$(basename "$rel")"
     if [ "$rel" = config-extra.properties ]; then
-      cat "$dir/$rel" >>"$etc/config.properties"
+      # A last line without its newline would run into the next file's first line.
+      { cat "$dir/$rel"; [ -z "$(tail -c1 "$dir/$rel")" ] || echo; } >>"$etc/config.properties"
     elif [[ "$rel" =~ ^catalog/[a-z0-9_]+\.properties$ ]]; then
-      cp "$dir/$rel" "$etc/catalog/$name"
+      # Catalogs may hold credentials (JDBC passwords, keys): owner only, like config.properties.
+      (umask 077 && cp "$dir/$rel" "$etc/catalog/$name")
     elif [ "$rel" = "$name" ] && [[ " ${ALLOWED_FILES//$'\n'/ } " == *" ${name} "* ]]; then
       (umask 077 && cp "$dir/$rel" "$etc/$name")
     else

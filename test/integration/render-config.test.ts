@@ -324,7 +324,7 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
       };
       await put('common/catalog/tpch.properties', 'connector.name=tpch\n');
       await put('common/catalog/memory.properties', 'connector.name=memory\n');
-      await put('common/config-extra.properties', 'query.max-run-time=1h\n');
+      await put('common/config-extra.properties', 'query.max-run-time=1h'); // no final newline
       await put('common/notes.txt', 'not configuration\n');
       await put('coordinator/password-authenticator.properties', 'password-authenticator.name=file\n');
       await put('coordinator/password.db', 'sentinel:x\n');
@@ -345,6 +345,7 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
       expect(cConfig.has('task.concurrency')).toBe(false);
       expect(await coordinator.read('catalog/tpch.properties')).toBe('connector.name=tpch\n');
       expect(await coordinator.read('catalog/memory.properties')).toBe('connector.name=memory\n');
+      expect((await stat(path.join(coordinator.etc, 'catalog/memory.properties'))).mode & 0o777).toBe(0o600);
       expect(await coordinator.read('password.db')).toBe('sentinel:x\n');
       expect(await coordinator.read('resource-groups.json')).toBe('{"rootGroups":[]}\n');
       await expect(coordinator.read('rules.json')).rejects.toThrow(/ENOENT/);
