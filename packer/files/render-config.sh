@@ -222,6 +222,30 @@ if [ "$role" = worker ]; then config_role=worker; else config_role=coordinator; 
 log "role=${role} node.id=${NODE_ID} discovery.uri=${DISCOVERY_URI} internal port ${INTERNAL_HTTP_PORT}, client port ${TRINO_HTTP_PORT} (${TRINO_HTTP_SCHEME})"
 
 # ---------------------------------------------------------------------------------------------------- listener
+# On a new cluster the coordinators boot before the control plane exists (infra/ first, then `serverless deploy`,
+# which writes ${SSM_PREFIX}/config/EVENT_LISTENER_URI). Trino reads the listener's settings only at start, so a
+# coordinator started without them would never ship a query event. With EVENT_LISTENER_WAIT_SECONDS > 0 (infra's
+# QueryLogListener=required) a coordinator or standby waits for the parameter before Trino starts; nothing serves
+# before the control plane exists anyway (only the control plane attaches the coordinator ENI).
+if [ "$role" != worker ] && [ -z "$EVENT_LISTENER_URI" ] && [ "${EVENT_LISTENER_WAIT_SECONDS:-0}" -gt 0 ] &&
+  [ -n "${SSM_PREFIX:-}" ]; then
+  wait_deadline=$((SECONDS + EVENT_LISTENER_WAIT_SECONDS))
+  log "waiting up to ${EVENT_LISTENER_WAIT_SECONDS} s for ${SSM_PREFIX}/config/EVENT_LISTENER_URI (written by the control plane's deployment)"
+  while :; do
+    if aws ssm get-parameter --name "${SSM_PREFIX}/config/EVENT_LISTENER_URI" --query Parameter.Value --output text \
+      >"$tmp/listener-uri" 2>"$tmp/aws.err"; then
+      EVENT_LISTENER_URI="$(tr -d '\r\n' <"$tmp/listener-uri")"
+      [ -z "$EVENT_LISTENER_URI" ] || break
+    elif ! grep -q ParameterNotFound "$tmp/aws.err"; then
+      log "reading ${SSM_PREFIX}/config/EVENT_LISTENER_URI: $(tr '\n' ' ' <"$tmp/aws.err") (retrying)"
+    fi
+    [ "$SECONDS" -lt "$wait_deadline" ] ||
+      die "no ${SSM_PREFIX}/config/EVENT_LISTENER_URI after ${EVENT_LISTENER_WAIT_SECONDS} s: deploy the control plane (serverless deploy) or set QueryLogListenerWaitSeconds=0"
+    sleep "${EVENT_LISTENER_POLL_SECONDS:-15}"
+  done
+  export EVENT_LISTENER_URI
+  log "query-log listener URI found: ${EVENT_LISTENER_URI}"
+fi
 EVENT_LISTENER_HEADERS=""
 if [ "$role" != worker ] && [ -n "$EVENT_LISTENER_URI" ]; then
   # The ingest function answers 401 (never retried by Trino) without the shared secret: no secret, no boot.

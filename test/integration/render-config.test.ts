@@ -269,6 +269,45 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
       expect(out.stderr).toContain(message);
       await expect(out.read('event-listener.properties')).rejects.toThrow(/ENOENT/);
     });
+    it('makes a coordinator wait for EVENT_LISTENER_URI the control plane writes later (a new cluster)', async () => {
+      await putParameter(`${prefix}/query-log-secret`, 'Secret_0123');
+      // The coordinator boots first (infra/), the control plane's deployment writes the URI 3 s later.
+      const booting = render({
+        NODE_ROLE: 'coordinator',
+        EVENT_LISTENER_WAIT_SECONDS: '60',
+        EVENT_LISTENER_POLL_SECONDS: '1',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await putParameter(
+        `${prefix}/config/EVENT_LISTENER_URI`,
+        'https://late.lambda-url.us-east-1.on.aws/',
+        'String',
+      );
+      const out = await booting;
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stderr).toContain('waiting up to 60 s for /trino-sentinel/rc/config/EVENT_LISTENER_URI');
+      const listener = properties(await out.read('event-listener.properties'));
+      expect(listener.get('http-event-listener.connect-ingest-uri')).toBe(
+        'https://late.lambda-url.us-east-1.on.aws/',
+      );
+      // A worker never waits (no listener on workers).
+      const worker = await render({ NODE_ROLE: 'worker', EVENT_LISTENER_WAIT_SECONDS: '60' });
+      expect(worker.code, worker.stderr).toBe(0);
+      expect(worker.stderr).not.toContain('waiting up to');
+    });
+
+    it('fails the boot with the reason when EVENT_LISTENER_URI never comes', async () => {
+      const out = await render({
+        NODE_ROLE: 'coordinator',
+        EVENT_LISTENER_WAIT_SECONDS: '2',
+        EVENT_LISTENER_POLL_SECONDS: '1',
+      });
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain(
+        'no /trino-sentinel/rc/config/EVENT_LISTENER_URI after 2 s: deploy the control plane (serverless deploy) or set QueryLogListenerWaitSeconds=0',
+      );
+      await expect(out.read('config.properties')).rejects.toThrow(/ENOENT/);
+    });
   });
 
   describe('TLS keystore from SSM and Secrets Manager (multi-line PEM)', () => {
