@@ -9,6 +9,8 @@
  *
  * @module
  */
+
+import type { HarnessLine } from '../harness/cluster.ts';
 import { runFailoverDrillInSandbox } from '../harness/drills/failover.ts';
 import { runQueryLogDrillInSandbox } from '../harness/drills/query-logs.ts';
 import { runScaleInDrillInSandbox } from '../harness/drills/scale-in.ts';
@@ -39,6 +41,8 @@ async function printDrill<T>(
 export interface ScaleInDrillCliOptions {
   readonly json: boolean;
   readonly heartbeatTimeout: number;
+  /** Release line of the sandbox cluster (default `newest`). */
+  readonly line?: HarnessLine;
 }
 
 /**
@@ -48,11 +52,12 @@ export interface ScaleInDrillCliOptions {
 export function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise<number> {
   return printDrill(
     options.json,
-    'drill: starting moto and a secure Trino cluster with two workers…',
+    `drill: starting moto and a secure ${options.line ?? 'newest'}-line cluster with two workers…`,
     (log) =>
       runScaleInDrillInSandbox({
         clusterName: 'sandbox',
         heartbeatTimeoutSeconds: options.heartbeatTimeout,
+        line: options.line ?? 'newest',
         log,
       }),
     (result) => ({
@@ -69,6 +74,7 @@ export function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise
       stateTransitions: result.stateTransitions,
       duplicateStartIgnored: result.duplicateStartIgnored,
       trinoVersion: result.trinoVersion,
+      line: result.line,
     }),
     (result) => result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE',
   );
@@ -79,6 +85,8 @@ export interface FailoverDrillCliOptions {
   readonly json: boolean;
   /** Detector probe interval, ms (the detection window is 3 × this). */
   readonly probeIntervalMs: number;
+  /** Release line of the sandbox cluster (default `newest`). */
+  readonly line?: HarnessLine;
 }
 
 /**
@@ -91,8 +99,13 @@ export interface FailoverDrillCliOptions {
 export function runFailoverSandboxDrill(options: FailoverDrillCliOptions): Promise<number> {
   return printDrill(
     options.json,
-    'drill: starting moto and a secure Trino cluster (coordinator, hot standby, worker) behind the ENI proxy…',
-    (log) => runFailoverDrillInSandbox({ log, probeIntervalMs: options.probeIntervalMs }),
+    `drill: starting moto and a secure ${options.line ?? 'newest'}-line cluster (coordinator, hot standby, worker) behind the ENI proxy…`,
+    (log) =>
+      runFailoverDrillInSandbox({
+        log,
+        probeIntervalMs: options.probeIntervalMs,
+        line: options.line ?? 'newest',
+      }),
     (result) => result,
     (result) =>
       result.outcome === 'FAILED_OVER' &&
