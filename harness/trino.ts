@@ -617,7 +617,7 @@ async function tail(file: string, lines = 40): Promise<string> {
  * `user:<iterations>:<salt hex>:<hash hex>` with PBKDF2WithHmacSHA1 (what Trino 476's EncryptionUtil uses; its minimum is 1000 iterations).
  * Source: Trino docs, "Password file authentication" (io.trino.plugin.password.file.EncryptionUtil).
  */
-function passwordLine(user: string, password: string): string {
+export function passwordLine(user: string, password: string): string {
   const iterations = 1000;
   const salt = randomBytes(16);
   const hash = pbkdf2Sync(password, salt, iterations, 32, 'sha1');

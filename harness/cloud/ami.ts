@@ -123,6 +123,8 @@ export interface ImageRoot {
   readonly mavenMirror: string;
   /** Seconds the provisioning took (0 when the image came from the cache). */
   readonly buildSeconds: number;
+  /** The host JDK the image's `java` links to (the `dnf` shim's substitution for the Corretto package). */
+  readonly jdkHome: string;
 }
 
 const Manifest = z.object({
@@ -406,6 +408,7 @@ export async function buildImageRoot(options: BuildImageRootOptions): Promise<Im
       buildLog: path.join(dir, 'build.log'),
       mavenMirror,
       buildSeconds: 0,
+      jdkHome,
     };
   }
 

@@ -16,6 +16,7 @@
  * @module
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /** One route: requests whose credential-scope service is `service` (and that `match`, when given) go to `url`. */
 export interface AwsRoute {
@@ -46,6 +47,11 @@ export interface AwsRouteTable {
 export interface ListenAddress {
   readonly host: string;
   readonly port?: number;
+  /**
+   * Serve HTTPS with this certificate (e.g. one the run's CA issued for `sqs.us-east-1.amazonaws.com`: the private
+   * DNS name of an interface VPC endpoint, which SDKs reach by a URL the API returned, such as SQS's `QueueUrl`).
+   */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
 }
 
 /** Options of {@link startAwsEndpoint}. */
@@ -284,20 +290,23 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     options.listen.map(
       (address) =>
         new Promise<{ server: ReturnType<typeof createServer>; url: string }>((resolve, reject) => {
-          const server = createServer((req, res) => {
+          const listener = (req: IncomingMessage, res: ServerResponse) => {
             handle(req, res).catch((error: unknown) => {
               options.log(`aws-endpoint: ${req.method} ${req.url} failed: ${String(error)}`);
               if (!res.headersSent) sendError(res, 500, 'ServiceException', String(error));
               else res.destroy();
             });
-          });
+          };
+          const server = address.tls
+            ? createHttpsServer({ cert: address.tls.certPem, key: address.tls.keyPem }, listener)
+            : createServer(listener);
           server.keepAliveTimeout = 5_000;
           server.once('error', reject);
           server.listen(address.port ?? 0, address.host, () => {
             const bound = server.address();
             const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
             const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-            resolve({ server, url: `http://${host}:${port}` });
+            resolve({ server, url: `${address.tls ? 'https' : 'http'}://${host}:${port}` });
           });
         }),
     ),

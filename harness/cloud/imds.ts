@@ -89,6 +89,18 @@ function mergeOptions(
   };
 }
 
+/** How often the served snapshot of the instance is refreshed from the emulator, ms. */
+const SNAPSHOT_MS = 1_000;
+
+/** What the service answers from (see {@link startImds}). */
+interface Snapshot {
+  readonly instance: Instance;
+  readonly options: ReturnType<typeof mergeOptions>;
+  readonly tree: Tree;
+  /** Base64 user data ('' when none). */
+  readonly userData: string;
+}
+
 /**
  * Starts IMDSv2 for one instance inside its namespace (adds 169.254.169.254/32 to its `lo` when missing).
  * @returns The service; `stop()` it before the namespace is removed.
@@ -270,9 +282,10 @@ export async function startImds(options: ImdsOptions): Promise<Imds> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://169.254.169.254');
     const path = url.pathname;
-    const instance = await describeInstance();
-    if (!instance) return send(res, 404, 'Not Found');
-    const options = mergeOptions(instance.MetadataOptions, await launchTemplateOptions(instance));
+    const snap = snapshot ?? (await refresh());
+    const instance = snap?.instance;
+    if (!snap || !instance) return send(res, 404, 'Not Found');
+    const options = snap.options;
     if (options.httpEndpoint === 'disabled') return send(res, 403, 'Forbidden');
 
     if (path === '/latest/api/token') {
@@ -300,10 +313,7 @@ export async function startImds(options: ImdsOptions): Promise<Imds> {
     if (parts.length === 1) return send(res, 200, 'dynamic\nmeta-data\nuser-data');
     const section = parts[1];
     if (section === 'user-data' && parts.length === 2) {
-      const attribute = await ec2.send(
-        new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }),
-      );
-      const encoded = attribute.UserData?.Value;
+      const encoded = snap.userData;
       if (!encoded) return send(res, 404, 'Not Found');
       stats[200] = (stats[200] ?? 0) + 1;
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', Server: 'EC2ws' });
@@ -332,7 +342,7 @@ export async function startImds(options: ImdsOptions): Promise<Imds> {
       return body === undefined ? send(res, 404, 'Not Found') : send(res, 200, body);
     }
     if (section !== 'meta-data') return send(res, 404, 'Not Found');
-    const tree = await metadataTree(instance, options.instanceMetadataTags === 'enabled');
+    const tree = snap.tree;
     const body = await resolve(tree, parts.slice(2));
     return body === undefined ? send(res, 404, 'Not Found') : send(res, 200, body);
   }
@@ -344,6 +354,55 @@ export async function startImds(options: ImdsOptions): Promise<Imds> {
       else res.destroy();
     });
   });
+  // EC2's metadata service answers in milliseconds and its clients time out fast (botocore and the AWS CLI give it
+  // 1 s and one attempt for credentials): requests are answered from a snapshot of the emulator's state that a
+  // background loop refreshes every SNAPSHOT_MS (the ENIs an attach moves show up within that), and the role's
+  // credentials are fetched before the instance boots and renewed in the background.
+  let snapshot: Snapshot | undefined;
+  let userData: string | undefined;
+  let refreshing: Promise<Snapshot | undefined> | undefined;
+  async function takeSnapshot(): Promise<Snapshot | undefined> {
+    const instance = await describeInstance();
+    if (!instance) return undefined;
+    const options = mergeOptions(instance.MetadataOptions, await launchTemplateOptions(instance));
+    const profileArn = instance.IamInstanceProfile?.Arn;
+    if (profileArn) await roleCredentials(profileArn);
+    if (userData === undefined) {
+      const attribute = await ec2.send(
+        new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }),
+      );
+      userData = attribute.UserData?.Value ?? '';
+    }
+    const tree = await metadataTree(instance, options.instanceMetadataTags === 'enabled');
+    return { instance, options, tree, userData };
+  }
+  function refresh(): Promise<Snapshot | undefined> {
+    refreshing ??= takeSnapshot()
+      .then((taken) => {
+        snapshot = taken;
+        return taken;
+      })
+      .finally(() => {
+        refreshing = undefined;
+      });
+    return refreshing;
+  }
+  await refresh().catch((error: unknown) =>
+    log(`imds ${instanceId}: first snapshot failed: ${String(error)}`),
+  );
+  let refreshFailures = 0;
+  const refresher = setInterval(() => {
+    refresh().then(
+      () => {
+        refreshFailures = 0;
+      },
+      (error: unknown) => {
+        if (refreshFailures++ % 30 === 0)
+          log(`imds ${instanceId}: snapshot refresh failed (serving the last one): ${String(error)}`);
+      },
+    );
+  }, SNAPSHOT_MS);
+  refresher.unref();
   const listener: Server = await listenInNamespace(options.netns, IMDS_ADDRESS, port);
   listener.on('connection', (socket) => {
     socket.resume();
@@ -354,6 +413,7 @@ export async function startImds(options: ImdsOptions): Promise<Imds> {
     url: `http://${IMDS_ADDRESS}${port === 80 ? '' : `:${port}`}`,
     stats,
     async stop() {
+      clearInterval(refresher);
       await new Promise<void>((r) => listener.close(() => r()));
       http.closeAllConnections();
       log(`imds ${instanceId}: stopped`);

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
@@ -64,6 +64,8 @@ export const RunnerConfig = z.object({
   userDataTimeoutMs: z.number(),
   nodePath: z.string(),
   systemctlShim: z.string(),
+  /** Files bound read-only over paths of the instance (e.g. a trust store that also holds the run's CA). */
+  fileBinds: z.array(z.object({ source: z.string(), target: z.string() })).default([]),
 });
 /** Configuration of one instance's runner. */
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
@@ -377,8 +379,12 @@ export async function main(configPath: string): Promise<void> {
       break;
     }
   }
+  for (const bind of config.fileBinds) {
+    await runSync(['mount', '--bind', bind.source, bind.target]);
+    await runSync(['mount', '-o', 'remount,bind,ro', bind.target]);
+  }
   log(
-    `mounted: ${[...config.hostOverlays.map((d) => `${d} (host, private upper)`), ...config.imagePaths].join(', ')}; ` +
+    `mounted: ${[...config.hostOverlays.map((d) => `${d} (host, private upper)`), ...config.imagePaths, ...config.fileBinds.map((b) => `${b.target} (file, read-only)`)].join(', ')}; ` +
       `/etc/hosts with ${config.extraHosts.length} extra host(s); hostname ${config.hostname}`,
   );
 
@@ -553,14 +559,39 @@ export async function main(configPath: string): Promise<void> {
     return { ...env, ...extra };
   }
 
+  // A LimitNOFILE/LimitNPROC above this host's hard limit cannot be set without CAP_SYS_RESOURCE in the init user
+  // namespace (prlimit: "failed to set the NOFILE resource limit: Operation not permitted"); an EC2 instance's
+  // systemd can. The documented substitution: the unit gets the host's hard limit, said once per unit and limit.
+  const hardLimits = {
+    LimitNOFILE: Number(execFileSync('bash', ['-c', 'ulimit -Hn']).toString().trim()),
+    LimitNPROC: Number(execFileSync('bash', ['-c', 'ulimit -Hu']).toString().trim()),
+  };
+  const capped = new Set<string>();
+  function capLimit(unit: string, key: keyof typeof hardLimits, value: string): string {
+    const hard = hardLimits[key];
+    const wanted = value === 'infinity' ? Number.POSITIVE_INFINITY : Number(value.split(':').at(-1));
+    if (!Number.isFinite(hard) || !(wanted > hard)) return value;
+    if (!capped.has(`${unit}:${key}`)) {
+      capped.add(`${unit}:${key}`);
+      journalWrite(
+        unit,
+        undefined,
+        `${key}=${value} is above this host's hard limit: ${hard} (harness substitution)`,
+      );
+    }
+    return String(hard);
+  }
+
   function spawnCommand(rt: Runtime, exec: ExecCommand, env: Record<string, string>): ChildProcess {
     const argv = expandCommand(exec, env, { unit: rt.unit.name, hostname: config.hostname });
     const account = rt.unit.user && !exec.privileged ? lookupUser(rt.unit.user) : undefined;
     if (rt.unit.group && !exec.privileged && !groupExists(rt.unit.group))
       throw new Error(`group ${rt.unit.group} does not exist in the instance's /etc/group`);
     const limits = [
-      ...(rt.unit.limitNofile ? [`--nofile=${rt.unit.limitNofile}`] : []),
-      ...(rt.unit.limitNproc ? [`--nproc=${rt.unit.limitNproc}`] : []),
+      ...(rt.unit.limitNofile
+        ? [`--nofile=${capLimit(rt.unit.name, 'LimitNOFILE', rt.unit.limitNofile)}`]
+        : []),
+      ...(rt.unit.limitNproc ? [`--nproc=${capLimit(rt.unit.name, 'LimitNPROC', rt.unit.limitNproc)}`] : []),
     ];
     const cwd =
       rt.unit.workingDirectory === '~'

@@ -58,6 +58,11 @@ export interface BootInstanceOptions {
   readonly hostOverlays?: readonly string[];
   /** Units to start (default: those enabled in the image, `/etc/systemd/system/multi-user.target.wants/`). */
   readonly units?: readonly string[];
+  /**
+   * Host files bound read-only over paths inside the instance (documented additions only: e.g. the JDK's trust
+   * store with the run's CA added, standing for the public CAs that sign AWS's endpoints).
+   */
+  readonly fileBinds?: readonly { readonly source: string; readonly target: string }[];
   /** More environment for user data and units (documented additions only, e.g. `AWS_DEFAULT_REGION`). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Deadline for mounts + user data + unit starts, in ms (default 600 000). */
@@ -167,6 +172,7 @@ export async function bootInstance(options: BootInstanceOptions): Promise<Booted
     userDataTimeoutMs: options.userDataTimeoutMs ?? 300_000,
     nodePath: process.execPath,
     systemctlShim: shimScript,
+    fileBinds: (options.fileBinds ?? []).map((b) => ({ source: b.source, target: b.target })),
   };
   if (!existsSync(config.imageRoot)) throw new Error(`image root ${config.imageRoot} does not exist`);
   const configPath = path.join(stateDir, 'runner.json');

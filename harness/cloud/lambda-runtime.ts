@@ -135,6 +135,11 @@ export interface LambdaRuntimeOptions {
   readonly credentials: () => Promise<RuntimeCredentials>;
   /** `AWS_ENDPOINT_URL` of the function: the front AWS endpoint (stands for AWS's regional endpoints). */
   readonly endpointUrl: string;
+  /**
+   * PEM bundle the runtime trusts besides Node's CAs (`NODE_EXTRA_CA_CERTS`, which Lambda's Node runtimes set to
+   * /var/runtime/ca-cert.pem): the run's CA, which signed the endpoints' certificates for AWS's service names.
+   */
+  readonly caBundleFile?: string;
   readonly placement?: RuntimePlacement;
   /** Label in log lines, e.g. `clusterMetrics#2`. */
   readonly label?: string;
@@ -307,6 +312,7 @@ export function runtimeEnvironment(options: {
   fn: FunctionRuntimeConfig;
   credentials: RuntimeCredentials;
   endpointUrl: string;
+  caBundleFile?: string;
 }): Record<string, string> {
   const { install, fn, credentials } = options;
   const version = fn.version ?? '$LATEST';
@@ -337,6 +343,7 @@ export function runtimeEnvironment(options: {
     ...(credentials.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: credentials.sessionToken }),
     // The one addition: AWS's regional endpoints are the local cloud's front endpoint.
     AWS_ENDPOINT_URL: options.endpointUrl,
+    ...(options.caBundleFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: options.caBundleFile }),
   };
 }
 
@@ -389,6 +396,7 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
       fn: options.fn,
       credentials,
       endpointUrl: options.endpointUrl,
+      ...(options.caBundleFile === undefined ? {} : { caBundleFile: options.caBundleFile }),
     });
     const rie = [
       options.install.rieBin,

@@ -95,6 +95,8 @@ export interface LambdaServiceOptions {
   readonly motoUrl: string;
   /** `AWS_ENDPOINT_URL` given to every function: the front AWS endpoint (`aws-endpoint.ts`). */
   readonly endpointUrl: string;
+  /** `NODE_EXTRA_CA_CERTS` of every function (see lambda-runtime.ts `caBundleFile`). */
+  readonly caBundleFile?: string;
   /** Region (default us-east-1). */
   readonly region?: string;
   /** Credentials for moto (default `testing`/`testing`, what moto accepts with IAM authentication off). */
@@ -478,6 +480,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       },
       credentials: () => credentialsFor(fn),
       endpointUrl: options.endpointUrl,
+      ...(options.caBundleFile === undefined ? {} : { caBundleFile: options.caBundleFile }),
       ...(placement ? { placement } : {}),
       label,
       log,

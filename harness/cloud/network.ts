@@ -297,6 +297,8 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
   const instances = new Map<string, InstanceState>();
   const lambdas = new Map<string, LambdaState>();
   const warned = new Set<string>();
+  /** Instances being shut down in the background, by id. */
+  const removing = new Map<string, { readonly netns: string; readonly done: Promise<void> }>();
   let counter = 0;
   let bridgeCounter = 0;
   let serviceLinks = 0;
@@ -675,10 +677,16 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
         );
     }
 
+    // An instance that stops or terminates is shut down in the background (its units' ExecStop may take a minute,
+    // as on EC2): the pass goes on, so an ENI its attachment moved to another instance moves now, not after.
     for (const state of leaving) {
-      if (!instances.has(state.instanceId)) continue;
-      await removeInstance(state, observed);
+      if (!instances.has(state.instanceId) || removing.has(state.instanceId)) continue;
+      const removal = removeInstance(state, observed)
+        .catch((error: unknown) => log(`instance ${state.instanceId}: removal failed: ${String(error)}`))
+        .finally(() => removing.delete(state.instanceId));
+      removing.set(state.instanceId, { netns: state.netns, done: removal });
     }
+    const removingNetns = new Set([...removing.values()].map((r) => r.netns));
 
     // ENIs: create, move, rename, re-address.
     const used = new Map<string, Set<string>>(); // netns → interface names already placed this pass
@@ -689,6 +697,9 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
       const holder = eni.attachment && wanted.has(eni.attachment.instanceId) ? eni.attachment : undefined;
       const target = holder ? instances.get(holder.instanceId)?.netns : undefined;
       if (!holder || !target) {
+        // Still in an instance that is shutting down (its primary ENI, or one still attached to it): it goes
+        // with the instance's removal.
+        if (removingNetns.has(link.netns)) continue;
         if (link.netns !== outer) {
           const from = link.netns;
           await detachLink(link, outer);
@@ -724,8 +735,9 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
       log(`eni ${eniId}: deleted in the emulator, veth removed`);
     }
 
-    // Security groups of every namespace.
+    // Security groups of every namespace (those shutting down keep theirs).
     for (const state of instances.values()) {
+      if (removing.has(state.instanceId)) continue;
       const interfaces = [...enis.values()]
         .filter((l) => l.netns === state.netns)
         .map((l) => ({ name: l.name, groupIds: observed.ownGroups.get(l.eniId) ?? [] }));
@@ -902,6 +914,7 @@ export async function startVpcNetwork(options: VpcNetworkOptions): Promise<VpcNe
       stopped = true;
       if (timer) clearTimeout(timer);
       await enqueue(async () => {
+        await Promise.all([...removing.values()].map((r) => r.done));
         for (const state of [...instances.values()]) await removeInstance(state, undefined);
         for (const lambda of lambdas.values()) await run.deleteNamespace(lambda.netns);
         lambdas.clear();

@@ -5,11 +5,13 @@
  * with the real `osls deploy` (`npx osls deploy --stage … --param="clusterName=…"`) against `AWS_ENDPOINT_URL`.
  *
  * Emulator gaps and their workarounds (docs/harness.md, "The stacks as deployed"):
- * - moto must run with {@link motoPatchEnv} (harness/cloud/moto-patches/sitecustomize.py, five fixes): its
+ * - moto must run with {@link motoPatchEnv} (harness/cloud/moto-patches/sitecustomize.py, eight fixes): its
  *   ValidateTemplate fails on cfn-lint warnings (osls's W3005 DependsOn); its CloudFormation has no AWS::Lambda::Url
  *   model, which makes `validate_outputs` answer HTTP 500 for the `QueryLogIngestUrl` output; it ignores an Auto
  *   Scaling group's `LifecycleHookSpecificationList` (no drain hook); it registers exports on CreateStack only
- *   (osls deploys with UpdateStack); it drops security-group egress rules (inline and AWS::EC2::SecurityGroupEgress).
+ *   (osls deploys with UpdateStack); it drops security-group egress rules (inline and AWS::EC2::SecurityGroupEgress);
+ *   its Auto Scaling launches instances without their launch template's IamInstanceProfile (no IMDS credentials);
+ *   AWS::EC2::NetworkInterface ignores `GroupSet` and `Tags`; UpdateAutoScalingGroup ignores `TerminationPolicies`.
  * - The endpoint must be an IP literal (`http://127.0.0.1:…`, `http://10.42.250.2:443`): for those the AWS SDK's S3
  *   endpoint rules use path-style addressing; with `localhost` the deployment-bucket upload fails with
  *   `getaddrinfo ENOTFOUND <bucket>.localhost` (virtual-hosted addressing).
@@ -121,9 +123,12 @@ export interface DeployStacksOptions {
   /**
    * Files for `ConfigS3Uri` (docs/deploy.md step 2: catalogs, `config-extra.properties`, access control, password
    * files), by relative path. When given, a bucket `trino-sentinel-<cluster>-config` is created with them under
-   * `<cluster>/` and the infra stack gets `ConfigS3Uri=s3://…/<cluster>`.
+   * `<cluster>/` and the infra stack gets `ConfigS3Uri=s3://…/<cluster>`. A function receives the account's
+   * generated secrets (e.g. to write the control plane's user into a password file).
    */
-  readonly configFiles?: Readonly<Record<string, string>>;
+  readonly configFiles?:
+    | Readonly<Record<string, string>>
+    | ((secrets: AccountSetup['secrets']) => Readonly<Record<string, string>>);
   /** Deadline of `osls deploy` in ms (default 600 000). */
   readonly deployTimeoutMs?: number;
   /** Deadline of the infra stack's CreateStack in ms (default 180 000). */
@@ -529,8 +534,10 @@ async function setUpAccount(
 
     let configS3Uri: string | undefined;
     if (options.configFiles !== undefined) {
-      configS3Uri = await uploadConfigFiles(aws, clusterName, options.configFiles);
-      log(`stacks: ${Object.keys(options.configFiles).length} config files in ${configS3Uri}`);
+      const files =
+        typeof options.configFiles === 'function' ? options.configFiles(secrets) : options.configFiles;
+      configS3Uri = await uploadConfigFiles(aws, clusterName, files);
+      log(`stacks: ${Object.keys(files).length} config files in ${configS3Uri}`);
     }
     return {
       vpcId,

@@ -1,4 +1,4 @@
-"""Test infrastructure: seven fixes to moto 5.2.5 so `osls deploy` of serverless.yml completes and the instances it launches run.
+"""Test infrastructure: eight fixes to moto 5.2.5 so `osls deploy` of serverless.yml completes and the instances it launches run.
 
 Loaded by Python at start-up (`sitecustomize`) when this directory is on PYTHONPATH; it changes nothing unless the
 process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md, "The stacks as deployed"):
@@ -34,6 +34,9 @@ process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md,
 7. AWS::EC2::NetworkInterface reads its groups from `SecurityGroups` (CloudFormation's property is `GroupSet`) and
    drops its Tags: the coordinator ENI carried the VPC's default group, so no client reached the coordinator on the
    ENI address (its ingress rules were the default group's). Fix: `GroupSet` passed as the groups, Tags created.
+8. UpdateAutoScalingGroup ignores `TerminationPolicies` (moto: "not yet implemented"): the worker group stayed on
+   `Default` after osls's cluster-wiring plugin set the custom termination policy Lambda, so a scale-in never asked
+   it. Fix: the listed policies are stored on the group.
 """
 
 import os
@@ -299,6 +302,22 @@ def _apply() -> None:
 
     NetworkInterface.create_from_cloudformation_json = classmethod(eni_create)  # type: ignore[method-assign,assignment]
 
+    # 8. UpdateAutoScalingGroup ignores TerminationPolicies ("not yet implemented"): the worker group kept `Default`
+    #    after the control plane's deployment set its custom termination policy Lambda.
+    from moto.autoscaling.responses import AutoScalingResponse
+
+    original_update_group = AutoScalingResponse.update_auto_scaling_group
+
+    def update_auto_scaling_group(self: Any) -> Any:
+        result = original_update_group(self)
+        policies = self._get_param("TerminationPolicies", [])
+        if policies:
+            name = self._get_param("AutoScalingGroupName")
+            self.autoscaling_backend.autoscaling_groups[name].termination_policies = policies
+        return result
+
+    AutoScalingResponse.update_auto_scaling_group = update_auto_scaling_group  # type: ignore[method-assign]
+
 
 if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
     try:
@@ -308,5 +327,5 @@ if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
         os._exit(70)
     sys.stderr.write(
         "moto-patches: ValidateTemplate lints errors only; AWS::Lambda::Url model; lifecycle hooks of Auto Scaling"
-        " groups; exports after UpdateStack; security group egress rules; launch templates' instance profile; ENI GroupSet and Tags\n"
+        " groups; exports after UpdateStack; security group egress rules; launch templates' instance profile; ENI GroupSet and Tags; UpdateAutoScalingGroup TerminationPolicies\n"
     )
