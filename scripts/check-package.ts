@@ -5,7 +5,9 @@
  * CloudFormation template (the S3 artifact folder, a timestamp, becomes `<artifacts>`; object keys sorted, since
  * CloudFormation reads no order) and compares it with the recorded template in test/fixtures/osls-package/. A
  * difference is printed as a unified diff and fails the check; an intended change to the stack is recorded with
- * `npm run check:package -- --update` and reviewed like code.
+ * `npm run check:package -- --update` and reviewed like code. Then it bundles every entry of the function registry
+ * with scripts/functions.ts's options (what `npm run build` and the bench use) and checks each function's zip holds
+ * exactly that bundle, byte for byte: the two bundlers' options cannot drift apart unnoticed.
  *
  * @module
  */
@@ -15,7 +17,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import * as z from 'zod';
+import { BUNDLE_OPTIONS, BUNDLES, FUNCTIONS } from './functions.ts';
 
 const run = promisify(execFile);
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,6 +95,38 @@ async function unifiedDiff(recorded: string, fresh: string): Promise<string> {
   );
 }
 
+/**
+ * Compares every function's zip in `dir` with the bundle scripts/functions.ts builds for it (the .mjs; its source
+ * map names build paths, which differ by design).
+ * @returns One line per function whose zip differs (empty when all are equal).
+ */
+async function compareBundles(dir: string): Promise<string[]> {
+  const built = new Map<string, string>();
+  for (const { entry, bundle } of BUNDLES) {
+    const result = await build({
+      ...BUNDLE_OPTIONS,
+      entryPoints: [path.join(REPO_ROOT, entry)],
+      outdir: path.join(dir, 'build', path.dirname(bundle)),
+      write: false,
+      logLevel: 'error',
+    });
+    const code = result.outputFiles.find((file) => file.path.endsWith(bundle))?.text;
+    if (code === undefined) throw new Error(`esbuild wrote no ${bundle}`);
+    built.set(bundle, code);
+  }
+  const differences: string[] = [];
+  for (const { name, bundle } of FUNCTIONS) {
+    const zip = path.join(dir, `${name}.zip`);
+    const { stdout } = await run('unzip', ['-p', zip, bundle], { maxBuffer: 64 * 1024 * 1024 }).catch(() => ({
+      stdout: undefined,
+    }));
+    if (stdout === undefined) differences.push(`${name}: ${path.basename(zip)} has no ${bundle}`);
+    else if (stdout !== built.get(bundle))
+      differences.push(`${name}: ${bundle} in the zip differs from the build`);
+  }
+  return differences;
+}
+
 const update = process.argv.includes('--update');
 const work = await mkdtemp(path.join(tmpdir(), 'check-package-'));
 let failed = false;
@@ -103,6 +139,17 @@ try {
       await writeFile(recordedFile, fresh);
       console.log(`check-package: recorded ${path.relative(REPO_ROOT, recordedFile)}`);
       continue;
+    }
+    if (name === 'default') {
+      const differences = await compareBundles(dir);
+      if (differences.length === 0) {
+        console.log(
+          `check-package: ${name}: the ${FUNCTIONS.length} zips hold exactly the bundles scripts/functions.ts builds`,
+        );
+      } else {
+        failed = true;
+        console.log(`check-package: ${name}: bundles differ:\n  ${differences.join('\n  ')}`);
+      }
     }
     const recorded = await readFile(recordedFile, 'utf8').catch(() => undefined);
     if (recorded === undefined) {
