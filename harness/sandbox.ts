@@ -1,19 +1,19 @@
 /**
- * `trino-sentinel sandbox`: the main job on one machine. Starts moto and a real Trino cluster (coordinator +
- * workers; HTTPS, password authentication and file-based access control unless `--insecure`), stores the
- * credentials in the emulator's SSM like an operator would, creates the coordinator ENI in the emulator, and runs
- * the control plane's scheduled functions (cluster-metrics, coordinator-health) on a timer with the same handler
- * code Lambda runs.
+ * Test infrastructure: `npm run sandbox` (harness/cli.ts), the main job on one machine. Starts moto and a real Trino
+ * cluster (coordinator + workers; HTTPS, password authentication and file-based access control unless
+ * `--insecure`), stores the credentials in the emulator's SSM like an operator would, creates the coordinator ENI in
+ * the emulator, and runs the control plane's scheduled functions (cluster-metrics, coordinator-health) on a timer
+ * with the same handler code Lambda runs.
  *
  * @module
  */
 
-import { createCoordinatorEni } from '../harness/aws-fixtures.ts';
-import { controlPlaneEnv } from '../harness/control-plane-env.ts';
-import { localContext, scheduledEvent } from '../harness/invoke.ts';
-import { startMoto } from '../harness/moto.ts';
-import { startTrinoCluster, type TrinoCluster } from '../harness/trino.ts';
 import { TrinoClient } from '../lib/trino/client.ts';
+import { createCoordinatorEni } from './aws-fixtures.ts';
+import { controlPlaneEnv } from './control-plane-env.ts';
+import { localContext, scheduledEvent } from './invoke.ts';
+import { startMoto } from './moto.ts';
+import { startTrinoCluster, type TrinoCluster } from './trino.ts';
 
 /** Options of {@link runSandbox} (the CLI flags). */
 export interface SandboxOptions {
