@@ -14,7 +14,6 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { median, roundTo1 } from '../harness/drills/figures.ts';
 import { REPO_ROOT } from '../harness/moto.ts';
 import { BUNDLE_OPTIONS, BUNDLES } from '../scripts/functions.ts';
 
@@ -24,6 +23,14 @@ const withSandbox = !args.includes('--no-sandbox');
 const runsIndex = args.indexOf('--runs');
 const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const value =
+    sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
+  return Math.round(value * 10) / 10;
+}
 
 async function coldImportMs(file: string): Promise<number> {
   const script = `const t=performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now()-t));`;
@@ -55,9 +62,9 @@ for (const { entry, bundle, functions: served } of BUNDLES) {
   for (let i = 0; i < runs; i += 1) samples.push(await coldImportMs(path.join(outDir, bundle)));
   const figures = {
     bundle,
-    bundleKB: roundTo1(bytes / 1024),
-    initMs: roundTo1(median(samples) ?? 0),
-    initRunsMs: samples.map(roundTo1),
+    bundleKB: Math.round((bytes / 1024) * 10) / 10,
+    initMs: median(samples),
+    initRunsMs: samples.map((s) => Math.round(s * 10) / 10),
   };
   // Per function, as the package has one zip per function (functions sharing a bundle share its figures).
   for (const name of served) functions[name] = figures;

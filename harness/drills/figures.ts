@@ -33,11 +33,6 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
 }
 
-/** `value` rounded to one decimal (how the bench prints milliseconds and KB). */
-export function roundTo1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
 /** Scale-in drill: times of the drain, ms since the epoch. */
 export interface DrainTimes {
   /** When the lifecycle action started (the event's `time`). */

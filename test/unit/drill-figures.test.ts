@@ -11,7 +11,6 @@ import {
   median,
   percentile,
   queryLogFigures,
-  roundTo1,
 } from '../../harness/drills/figures.ts';
 
 describe('median', () => {
@@ -38,17 +37,6 @@ describe('percentile (nearest rank)', () => {
     [Array.from({ length: 100 }, (_, i) => i + 1), 50, 50],
   ])('of %j at p%s is %s', (values, p, expected) => {
     expect(percentile(values, p)).toBe(expected);
-  });
-});
-
-describe('roundTo1', () => {
-  it.each([
-    [41.649, 41.6],
-    [41.65, 41.7],
-    [0.04, 0],
-    [162.3418, 162.3],
-  ])('%s → %s', (value, expected) => {
-    expect(roundTo1(value)).toBe(expected);
   });
 });
 
