@@ -7,6 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as z from 'zod';
+import { HARNESS_LINES, type HarnessLine } from './cluster.ts';
 import {
   runFailoverSandboxDrill,
   runQueryLogSandboxDrill,
@@ -35,7 +36,14 @@ program
   )
   .option('--once', 'run one cycle, print a snapshot and exit', false)
   .option('--json', 'print JSON snapshots instead of the live view', false)
-  .addOption(new Option('--line <line>', 'Trino release line').choices(['newest', 'older']).default('newest'))
+  .addOption(
+    new Option(
+      '--line <line>',
+      'release line: Trino newest (476) or older (435), or prestodb (PrestoDB 0.287)',
+    )
+      .choices(HARNESS_LINES)
+      .default('newest'),
+  )
   .option(
     '--insecure',
     'plain HTTP, no authentication (default: HTTPS + password + file access control)',
@@ -47,7 +55,7 @@ program
     async (options: {
       once: boolean;
       json: boolean;
-      line: 'newest' | 'older';
+      line: HarnessLine;
       insecure: boolean;
       interval: number;
       workers: number;
@@ -55,6 +63,14 @@ program
       process.exitCode = await runSandbox(options);
     },
   );
+
+/** Lines the scale-in and failover drills run on (both run secure clusters with several nodes). */
+const DRILL_LINES = ['newest', 'prestodb'] as const;
+type DrillLine = (typeof DRILL_LINES)[number];
+const drillLine = () =>
+  new Option('--line <line>', 'release line: Trino newest (476) or prestodb (PrestoDB 0.287)')
+    .choices(DRILL_LINES)
+    .default('newest');
 
 const drill = program.command('drill').description('Rehearse a control-plane action and measure it');
 drill
@@ -70,7 +86,8 @@ drill
     positiveInt,
     30,
   )
-  .action(async (options: { json: boolean; heartbeatTimeout: number }) => {
+  .addOption(drillLine())
+  .action(async (options: { json: boolean; heartbeatTimeout: number; line: DrillLine }) => {
     process.exitCode = await runScaleInSandboxDrill(options);
   });
 drill
@@ -89,7 +106,8 @@ drill
     positiveInt,
     1000,
   )
-  .action(async (options: { json: boolean; probeIntervalMs: number }) => {
+  .addOption(drillLine())
+  .action(async (options: { json: boolean; probeIntervalMs: number; line: DrillLine }) => {
     process.exitCode = await runFailoverSandboxDrill(options);
   });
 drill

@@ -7,6 +7,7 @@
  * @module
  */
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { EngineFlavor } from '../lib/trino/flavor.ts';
 import type { EmulatorClientConfig } from './moto.ts';
 
 /** What {@link controlPlaneEnv} needs to know of a cluster (serialisable: tests get it through vitest's inject). */
@@ -15,6 +16,8 @@ export interface ClusterAccess {
   readonly user: string;
   readonly password?: string;
   readonly caPem?: string;
+  /** `presto` for a PrestoDB cluster (harness/prestodb.ts); default `trino`. */
+  readonly flavor?: EngineFlavor;
 }
 
 /**
@@ -41,6 +44,7 @@ export async function controlPlaneEnv(
     METRICS_NAMESPACE: 'Trino',
     TRINO_URL: cluster.coordinatorUrl,
     TRINO_USER: cluster.user,
+    TRINO_FLAVOR: cluster.flavor ?? 'trino',
     TRINO_TIMEOUT_MS: '5000',
     POWERTOOLS_SERVICE_NAME: 'trino-sentinel',
   };

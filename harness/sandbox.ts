@@ -1,25 +1,27 @@
 /**
  * Test infrastructure: `npm run sandbox` (harness/cli.ts), the main job on one machine. Starts moto and a real Trino
  * cluster (coordinator + workers; HTTPS, password authentication and file-based access control unless
- * `--insecure`), stores the credentials in the emulator's SSM like an operator would, creates the coordinator ENI in
- * the emulator, and runs the control plane's scheduled functions (cluster-metrics, coordinator-health) on a timer
- * with the same handler code Lambda runs.
+ * `--insecure`; `--line prestodb`: a PrestoDB 0.287 cluster, with `TRINO_FLAVOR=presto`), stores the credentials in
+ * the emulator's SSM like an operator would, creates the coordinator ENI in the emulator, and runs the control
+ * plane's scheduled functions (cluster-metrics, coordinator-health) on a timer with the same handler code Lambda
+ * runs.
  *
  * @module
  */
 
 import { TrinoClient } from '../lib/trino/client.ts';
+import type { EngineFlavor } from '../lib/trino/flavor.ts';
 import { createCoordinatorEni } from './aws-fixtures.ts';
+import { flavorOf, type HarnessCluster, type HarnessLine, startCluster } from './cluster.ts';
 import { controlPlaneEnv } from './control-plane-env.ts';
 import { localContext, scheduledEvent } from './invoke.ts';
 import { startMoto } from './moto.ts';
-import { startTrinoCluster, type TrinoCluster } from './trino.ts';
 
 /** Options of {@link runSandbox} (the CLI flags). */
 export interface SandboxOptions {
   readonly once: boolean;
   readonly json: boolean;
-  readonly line: 'newest' | 'older';
+  readonly line: HarnessLine;
   readonly insecure: boolean;
   /** Seconds between cycles in live mode. */
   readonly interval: number;
@@ -29,7 +31,14 @@ export interface SandboxOptions {
 /** One status snapshot; `--once --json` prints exactly this. */
 export interface SandboxSnapshot {
   readonly time: string;
-  readonly cluster: { readonly name: string; readonly trinoVersion: string; readonly secure: boolean };
+  readonly cluster: {
+    readonly name: string;
+    /** The engine's version (`476`, `435`, or PrestoDB's `0.287`). */
+    readonly trinoVersion: string;
+    /** `trino` or `presto` (PrestoDB): the `TRINO_FLAVOR` the functions ran with. */
+    readonly flavor: EngineFlavor;
+    readonly secure: boolean;
+  };
   readonly coordinator: { readonly url: string; readonly state: string; readonly starting: boolean | null };
   readonly workers: readonly { readonly uri: string; readonly state: string }[];
   readonly queries: { readonly running: number; readonly queued: number };
@@ -66,20 +75,20 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   say('sandbox: starting moto (AWS emulator)…');
   const moto = await startMoto();
-  let cluster: TrinoCluster | undefined;
+  let cluster: HarnessCluster | undefined;
   const stopAll = async () => {
     await cluster?.stop().catch(() => undefined);
     await moto.stop().catch(() => undefined);
   };
   try {
-    say(`sandbox: starting Trino (${options.line} line, ${options.insecure ? 'insecure' : 'secure'})…`);
-    cluster = await startTrinoCluster({
+    say(`sandbox: starting the ${options.line} line (${options.insecure ? 'insecure' : 'secure'})…`);
+    cluster = await startCluster({
       line: options.line,
       workers: options.workers,
       secure: !options.insecure,
       name: CLUSTER_NAME,
     });
-    say(`sandbox: Trino ${cluster.version} coordinator at ${cluster.coordinatorUrl}`);
+    say(`sandbox: ${engineName(cluster)} ${cluster.version} coordinator at ${cluster.coordinatorUrl}`);
     const eni = await createCoordinatorEni(moto.clientConfig, CLUSTER_NAME, cluster.coordinator.httpPort);
     Object.assign(process.env, await controlPlaneEnv(moto.clientConfig, cluster, CLUSTER_NAME), {
       COORDINATOR_ENI_ID: eni.networkInterfaceId,
@@ -94,6 +103,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     const observer = new TrinoClient({
       baseUrl: cluster.coordinatorUrl,
       user: cluster.user,
+      flavor: flavorOf(cluster),
       ...(cluster.password === undefined
         ? {}
         : { auth: { type: 'basic', username: cluster.user, password: cluster.password } }),
@@ -146,7 +156,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 }
 
 async function snapshot(
-  cluster: TrinoCluster,
+  cluster: HarnessCluster,
   observer: TrinoClient,
   metrics: Readonly<Record<string, number>>,
   metricsCycleMs: number,
@@ -166,7 +176,7 @@ async function snapshot(
   );
   return {
     time: new Date().toISOString(),
-    cluster: { name: CLUSTER_NAME, trinoVersion: cluster.version, secure },
+    cluster: { name: CLUSTER_NAME, trinoVersion: cluster.version, flavor: flavorOf(cluster), secure },
     coordinator: { url: cluster.coordinatorUrl, state, starting: info?.starting ?? null },
     workers,
     queries: { running: metrics.RunningQueries ?? 0, queued: metrics.QueuedQueries ?? 0 },
@@ -176,9 +186,13 @@ async function snapshot(
   };
 }
 
+function engineName(cluster: HarnessCluster): string {
+  return flavorOf(cluster) === 'presto' ? 'PrestoDB' : 'Trino';
+}
+
 function render(snap: SandboxSnapshot): string {
   const lines = [
-    `trino-sentinel sandbox — cluster ${snap.cluster.name}, Trino ${snap.cluster.trinoVersion}${snap.cluster.secure ? ' (HTTPS + password)' : ''}`,
+    `trino-sentinel sandbox — cluster ${snap.cluster.name}, ${snap.cluster.flavor === 'presto' ? 'PrestoDB' : 'Trino'} ${snap.cluster.trinoVersion}${snap.cluster.secure ? ' (HTTPS + password)' : ''}`,
     `time         ${snap.time}`,
     `coordinator  ${snap.coordinator.url}  ${snap.coordinator.state}`,
     ...snap.workers.map((w) => `worker       ${w.uri}  ${w.state}`),

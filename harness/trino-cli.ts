@@ -1,17 +1,17 @@
 /**
  * Test infrastructure CLI:
- *   npx tsx harness/trino-cli.ts fetch [newest|older|all]   download + verify + install (CI pre-fetch)
- *   npx tsx harness/trino-cli.ts start [--line newest|older] [--secure] [--workers N]
+ *   npx tsx harness/trino-cli.ts fetch [newest|older|prestodb|all]   download + verify + install (CI pre-fetch)
+ *   npx tsx harness/trino-cli.ts start [--line newest|older|prestodb] [--secure] [--workers N]
  * `start` prints the cluster as JSON on stdout (credentials included: a throwaway local cluster), stays in the
  * foreground until Ctrl-C (SIGINT) or SIGTERM, then stops every JVM and removes the cluster's directory.
  * @module
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureTrino, startTrinoCluster, type TrinoLine } from './trino.ts';
+import { ensureLine, HARNESS_LINES, type HarnessLine, startCluster } from './cluster.ts';
 
 const USAGE =
-  'usage: trino-cli.ts fetch [newest|older|all] | start [--line newest|older] [--secure] [--workers N]\n';
+  'usage: trino-cli.ts fetch [newest|older|prestodb|all] | start [--line newest|older|prestodb] [--secure] [--workers N]\n';
 const [command = 'help', ...rest] = process.argv.slice(2);
 const flag = (name: string) => rest.includes(name);
 const value = (name: string) => {
@@ -22,16 +22,16 @@ const fail = (message: string): never => {
   process.stderr.write(`${message}\n${USAGE}`);
   process.exit(2);
 };
-const asLine = (text: string): TrinoLine =>
-  text === 'newest' || text === 'older' ? text : fail(`unknown release line: ${text}`);
+const asLine = (text: string): HarnessLine =>
+  HARNESS_LINES.find((line) => line === text) ?? fail(`unknown release line: ${text}`);
 
 if (command === 'fetch') {
   const which = rest[0] ?? 'all';
-  const lines: TrinoLine[] = which === 'all' ? ['newest', 'older'] : [asLine(which)];
+  const lines: HarnessLine[] = which === 'all' ? [...HARNESS_LINES] : [asLine(which)];
   for (const line of lines) {
-    const install = await ensureTrino(line);
+    const install = await ensureLine(line);
     process.stderr.write(
-      `trino-harness: ${line} line Trino ${install.version} ready in ${install.home} (java ${install.javaHome})\n`,
+      `trino-harness: ${line} line ${install.version} ready in ${install.home} (java ${install.javaHome})\n`,
     );
   }
 } else if (command === 'start') {
@@ -48,7 +48,7 @@ if (command === 'fetch') {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
-  const cluster = await startTrinoCluster({
+  const cluster = await startCluster({
     line: asLine(value('--line') ?? 'newest'),
     secure: flag('--secure'),
     workers,

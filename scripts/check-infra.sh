@@ -5,7 +5,7 @@
 #   2. cfn-lint on the packaged template and every infra/*.yaml
 #   3. cfn-guard: the policy rules' own tests, then the rules on the packaged template and infra/
 #   4. asl-validator on statemachines/*.asl.json (a note when there are none)
-#   5. packer fmt -check and packer validate on packer/
+#   5. packer fmt -check and packer validate on packer/ (with Packer < 1.8: without packer/plugins.pkr.hcl, said so)
 #   6. shellcheck on every *.sh in the repository (node_modules, .venv, .git excluded)
 # Installs only what it lacks: the Python venv (scripts/setup-python.sh: cfn-lint), shellcheck and packer from
 # Debian (apt-get, as root), cfn-guard from crates.io (cargo install, cached in ~/.cache/trino-sentinel).
@@ -120,8 +120,27 @@ fi
 # ------------------------------------------------------------------------------------------------------- packer
 step "packer (fmt -check, validate)"
 run "packer fmt -check packer/" packer fmt -check -diff packer
-# Full validation: Packer 1.6.6 (Debian) has amazon-ebs built in; no AWS call is made by validate.
-run "packer validate packer/" env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY packer validate packer
+packer_validate() {
+  # A real build needs Packer >= 1.8 with the amazon plugin (packer/plugins.pkr.hcl, `packer init packer/`).
+  # Debian's Packer 1.6.6 predates the packer { required_plugins } block (Packer 1.7), so it validates packer/
+  # without packer/plugins.pkr.hcl; its built-in amazon-ebs builder accepts temporary_key_pair_type but only the
+  # amazon plugin >= 1.0.7 honours it. validate makes no AWS call.
+  local version dir
+  version="$(packer version 2>/dev/null | head -1 | sed -n 's/^Packer v\([0-9.]*\).*/\1/p')"
+  if [ "$(printf '%s\n1.8.0\n' "$version" | sort -V | head -1)" = 1.8.0 ]; then
+    env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY packer validate packer
+    return
+  fi
+  echo "check-infra: note: Packer ${version} predates required_plugins (Packer 1.7) and the amazon plugin's ed25519 temporary keys: validating packer/ without packer/plugins.pkr.hcl (syntax, variables, builder arguments). A real build needs Packer >= 1.8: packer init packer/ && packer build packer/ (docs/deploy.md)."
+  dir="$(mktemp -d)"
+  cp -r packer/. "$dir/"
+  rm "$dir/plugins.pkr.hcl"
+  env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY packer validate "$dir"
+  local status=$?
+  rm -rf "$dir"
+  return "$status"
+}
+run "packer validate packer/" packer_validate
 
 # ------------------------------------------------------------------------------------------------------- shell
 step "shellcheck"

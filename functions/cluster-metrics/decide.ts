@@ -41,7 +41,13 @@ export interface MetricsPolicy {
 /** Name used for the bucket of users beyond {@link MetricsPolicy.maxUsers}. */
 export const OTHER_USERS = '(other)';
 
-const QUEUED_STATES: ReadonlySet<QueryState> = new Set(['QUEUED', 'WAITING_FOR_RESOURCES', 'DISPATCHING']);
+/** Not started yet. `WAITING_FOR_PREREQUISITES` is PrestoDB's state before `QUEUED`. */
+const QUEUED_STATES: ReadonlySet<QueryState> = new Set([
+  'WAITING_FOR_PREREQUISITES',
+  'QUEUED',
+  'WAITING_FOR_RESOURCES',
+  'DISPATCHING',
+]);
 const RUNNING_STATES: ReadonlySet<QueryState> = new Set(['PLANNING', 'STARTING', 'RUNNING', 'FINISHING']);
 
 /**

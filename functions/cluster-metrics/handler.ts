@@ -19,12 +19,16 @@ import { logger } from '../../lib/logger.ts';
 import type { Metric } from '../../lib/metrics.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { ENGINE_NAMES } from '../../lib/trino/flavor.ts';
 import type { MBean } from '../../lib/trino/schemas.ts';
 import { type ClusterMemory, type ClusterObservation, computeClusterMetrics } from './decide.ts';
 import { type MetricsConfig, MetricsEnvSchema, ScheduledEventSchema } from './schemas.ts';
 
-/** MBean of the coordinator's cluster memory manager. Source: io.trino.memory.ClusterMemoryManager (@Managed). */
-export const CLUSTER_MEMORY_MBEAN = 'trino.memory:name=ClusterMemoryManager';
+/**
+ * Trino's name of the coordinator's cluster memory manager MBean (io.trino.memory.ClusterMemoryManager). The
+ * cycle reads the name of the client's flavor (`TRINO_FLAVOR`): PrestoDB's is in lib/trino/flavor.ts.
+ */
+export const CLUSTER_MEMORY_MBEAN = ENGINE_NAMES.trino.clusterMemoryMBean;
 
 /** Everything the handler needs from the outside world; injectable for tests. */
 export interface MetricsDeps {
@@ -76,10 +80,11 @@ export async function observeCluster(client: TrinoClient, concurrency: number): 
       return undefined;
     }),
     client
-      .getMBean(CLUSTER_MEMORY_MBEAN)
+      .getClusterMemoryManager()
       .then(memoryFromMBean)
       .catch((error: unknown) => {
         logger.warn('Could not read the cluster memory MBean; memory metrics omitted', {
+          mbean: ENGINE_NAMES[client.flavor].clusterMemoryMBean,
           error: describe(error),
         });
         return undefined;

@@ -353,6 +353,12 @@ export interface CoordinatorGroupView {
   readonly maxSize: number;
   /** Instances launching (`Pending*` lifecycle states): a standby is on its way. */
   readonly pendingInstances: number;
+  /**
+   * InService instances launched less than the boot grace (`STANDBY_BOOT_GRACE_SECONDS`) ago, other than the failed
+   * one: their Trino may still be starting (on a new cluster every coordinator boots while the control plane's
+   * first failover already looks for a standby), so a standby is on its way too.
+   */
+  readonly bootingInstances: number;
 }
 
 /**
@@ -360,8 +366,8 @@ export interface CoordinatorGroupView {
  * @param waitsSoFar - Completed wait rounds.
  * @param maxWaits - Rounds before giving up (each round is the configured standby wait).
  * @param group - The coordinator group, undefined when none is configured.
- * @returns `scaleOutTo`: a new desired capacity when one more instance is needed (none pending and below the
- *   maximum); `giveUp` when the rounds are used up.
+ * @returns `scaleOutTo`: a new desired capacity when one more instance is needed (none pending or booting, and
+ *   below the maximum); `giveUp` when the rounds are used up.
  */
 export function decideNoStandby(
   waitsSoFar: number,
@@ -369,7 +375,12 @@ export function decideNoStandby(
   group: CoordinatorGroupView | undefined,
 ): { readonly giveUp: boolean; readonly scaleOutTo?: number } {
   if (waitsSoFar >= maxWaits) return { giveUp: true };
-  if (group === undefined || group.pendingInstances > 0 || group.desiredCapacity >= group.maxSize) {
+  if (
+    group === undefined ||
+    group.pendingInstances > 0 ||
+    group.bootingInstances > 0 ||
+    group.desiredCapacity >= group.maxSize
+  ) {
     return { giveUp: false };
   }
   return { giveUp: false, scaleOutTo: group.desiredCapacity + 1 };

@@ -23,7 +23,8 @@ import { ATTACH_STEPS, DETACH_STEPS, FAILOVER_ACTIONS, SERVING_STEPS } from './d
  * - `MIN_WORKERS` (0): workers that must re-announce (0: the worker group's InService count, or none).
  * - `DETACH_FORCE_AFTER_MS` (10000), `DETACH_GIVE_UP_AFTER_MS` (120000), `ATTACH_TIMEOUT_MS` (60000),
  *   `SERVING_TIMEOUT_MS` (180000): step deadlines.
- * - `STANDBY_WAIT_SECONDS` (30), `STANDBY_MAX_WAITS` (20): the no-standby loop.
+ * - `STANDBY_WAIT_SECONDS` (30), `STANDBY_MAX_WAITS` (20): the no-standby loop; `STANDBY_BOOT_GRACE_SECONDS` (600):
+ *   an InService coordinator-group instance launched more recently is booting (no scale-out while one is).
  * - `PROBE_TIMEOUT_MS` (2000), `METRICS_NAMESPACE` (`Trino`), `ALARM_TOPIC_ARN` (SNS, optional),
  *   `TERMINATE_FAILED` (true): terminate (in a group) rather than stop the failed instance.
  */
@@ -41,6 +42,7 @@ export const FailoverEnvSchema = TrinoConnectionEnvSchema.extend({
   SERVING_TIMEOUT_MS: envInt(1_000, 1_800_000).default(180_000),
   STANDBY_WAIT_SECONDS: envInt(1, 3_600).default(30),
   STANDBY_MAX_WAITS: envInt(0, 1_000).default(20),
+  STANDBY_BOOT_GRACE_SECONDS: envInt(0, 7_200).default(600),
   PROBE_TIMEOUT_MS: envInt(100, 30_000).default(2_000),
   TERMINATE_FAILED: envBool.default(true),
   METRICS_NAMESPACE: z.string().min(1).default('Trino'),

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { HarnessLine } from '../cluster.ts';
 import { runFailoverDrillInSandbox } from './failover.ts';
 import { runQueryLogDrillInSandbox } from './query-logs.ts';
 import { runScaleInDrillInSandbox } from './scale-in.ts';
@@ -40,6 +41,8 @@ async function printDrill<T>(
 export interface ScaleInDrillCliOptions {
   readonly json: boolean;
   readonly heartbeatTimeout: number;
+  /** Release line of the sandbox cluster (default `newest`). */
+  readonly line?: HarnessLine;
 }
 
 /**
@@ -49,11 +52,12 @@ export interface ScaleInDrillCliOptions {
 export function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise<number> {
   return printDrill(
     options.json,
-    'drill: starting moto and a secure Trino cluster with two workers…',
+    `drill: starting moto and a secure ${options.line ?? 'newest'}-line cluster with two workers…`,
     (log) =>
       runScaleInDrillInSandbox({
         clusterName: 'sandbox',
         heartbeatTimeoutSeconds: options.heartbeatTimeout,
+        line: options.line ?? 'newest',
         log,
       }),
     (result) => ({
@@ -70,6 +74,7 @@ export function runScaleInSandboxDrill(options: ScaleInDrillCliOptions): Promise
       stateTransitions: result.stateTransitions,
       duplicateStartIgnored: result.duplicateStartIgnored,
       trinoVersion: result.trinoVersion,
+      line: result.line,
     }),
     (result) => result.queriesFailed === 0 && result.lifecycleResult === 'CONTINUE',
   );
@@ -80,6 +85,8 @@ export interface FailoverDrillCliOptions {
   readonly json: boolean;
   /** Detector probe interval, ms (the detection window is 3 × this). */
   readonly probeIntervalMs: number;
+  /** Release line of the sandbox cluster (default `newest`). */
+  readonly line?: HarnessLine;
 }
 
 /**
@@ -92,8 +99,13 @@ export interface FailoverDrillCliOptions {
 export function runFailoverSandboxDrill(options: FailoverDrillCliOptions): Promise<number> {
   return printDrill(
     options.json,
-    'drill: starting moto and a secure Trino cluster (coordinator, hot standby, worker) behind the ENI proxy…',
-    (log) => runFailoverDrillInSandbox({ log, probeIntervalMs: options.probeIntervalMs }),
+    `drill: starting moto and a secure ${options.line ?? 'newest'}-line cluster (coordinator, hot standby, worker) behind the ENI proxy…`,
+    (log) =>
+      runFailoverDrillInSandbox({
+        log,
+        probeIntervalMs: options.probeIntervalMs,
+        line: options.line ?? 'newest',
+      }),
     (result) => result,
     (result) =>
       result.outcome === 'FAILED_OVER' &&

@@ -3,7 +3,7 @@
  *
  * - moto holds the coordinator instances (one active, N standbys, tagged like production), the coordinator ENI
  *   attached to the active one, the worker group (the baseline worker count) and a coordinator group.
- * - A real secure Trino 476 cluster: the active coordinator, hot-standby coordinators (own discovery server each)
+ * - A real secure Trino 476 cluster (or PrestoDB 0.287 with `line: 'prestodb'`): the active coordinator, hot-standby coordinators (own discovery server each)
  *   and workers whose `discovery.uri` is the "ENI address": harness/eni-proxy.ts, a loopback proxy whose
  *   traffic follows whichever instance moto says holds the ENI. So when our failover moves the ENI in moto, the
  *   workers really re-announce to the new coordinator, and clients really reach it at the same address.
@@ -38,16 +38,18 @@ import {
   launchCoordinatorInstance,
   tagPorts,
 } from '../aws-fixtures.ts';
+import { flavorOf, type HarnessCluster, type HarnessLine, startCluster } from '../cluster.ts';
 import { controlPlaneEnv } from '../control-plane-env.ts';
 import { type EniProxy, startEniProxy } from '../eni-proxy.ts';
 import { LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
 import { type EmulatorClientConfig, startMoto } from '../moto.ts';
-import { startTrinoCluster, type TrinoCluster } from '../trino.ts';
 import { failoverFigures } from './figures.ts';
 
 /** Options of {@link startHaSandbox}. */
 export interface HaSandboxOptions {
   readonly aws: EmulatorClientConfig;
+  /** Release line (default the newest Trino; `prestodb` for PrestoDB 0.287). */
+  readonly line?: HarnessLine;
   readonly clusterName?: string;
   /** Running hot standbys (default 1). */
   readonly standbys?: number;
@@ -64,7 +66,7 @@ export interface HaSandboxOptions {
 
 /** A running HA sandbox. */
 export interface HaSandbox {
-  readonly cluster: TrinoCluster;
+  readonly cluster: HarnessCluster;
   readonly proxy: EniProxy;
   readonly set: CoordinatorSet;
   /** The "ENI address" clients use (HTTPS through the proxy). */
@@ -109,13 +111,13 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       { name: 'https', targetPort: (id) => ports.get(id)?.https },
     ],
   });
-  let cluster: TrinoCluster | undefined;
+  let cluster: HarnessCluster | undefined;
   try {
     log(
       `ha: ENI ${set.networkInterfaceId} at 127.0.0.1:${proxy.ports.http} (http) / ${proxy.ports.https} (https)`,
     );
-    cluster = await startTrinoCluster({
-      line: 'newest',
+    cluster = await startCluster({
+      line: options.line ?? 'newest',
       secure: true,
       workers: options.workers ?? 1,
       standbys,
@@ -141,10 +143,12 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
     }
     for (const [id, p] of ports) await tagPorts(aws, id, p);
     const eniUrl = `https://127.0.0.1:${proxy.ports.https}`;
+    const flavor = flavorOf(cluster);
     const eniClient = () =>
       new TrinoClient({
         baseUrl: eniUrl,
         user: cluster?.user ?? 'sentinel',
+        flavor,
         timeoutMs: 10_000,
         auth: { type: 'basic', username: cluster?.user ?? '', password: cluster?.password ?? '' },
         ...(cluster?.caPem === undefined ? {} : { caPem: cluster.caPem }),
@@ -166,6 +170,7 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       {
         coordinatorUrl: eniUrl,
         user: cluster.user,
+        flavor,
         ...(cluster.password === undefined ? {} : { password: cluster.password }),
         ...(cluster.caPem === undefined ? {} : { caPem: cluster.caPem }),
       },
@@ -389,15 +394,23 @@ export async function runFailoverDrill(
   };
 }
 
-/** The drill in a sandbox of its own: moto + an HA Trino cluster (1 standby, 1 worker), then everything stopped. */
+/**
+ * The drill in a sandbox of its own: moto + an HA cluster of `line` (default the newest Trino; or `prestodb`;
+ * 1 standby, 1 worker), then everything stopped.
+ */
 export async function runFailoverDrillInSandbox(
-  options: { readonly log?: (line: string) => void; readonly probeIntervalMs?: number } = {},
-): Promise<FailoverDrillResult & { readonly trinoVersion: string }> {
+  options: {
+    readonly log?: (line: string) => void;
+    readonly probeIntervalMs?: number;
+    readonly line?: HarnessLine;
+  } = {},
+): Promise<FailoverDrillResult & { readonly trinoVersion: string; readonly line: HarnessLine }> {
   const moto = await startMoto();
   try {
     const ha = await startHaSandbox({
       aws: moto.clientConfig,
       clusterName: 'drill',
+      line: options.line ?? 'newest',
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.probeIntervalMs === undefined ? {} : { probeIntervalMs: options.probeIntervalMs }),
     });
@@ -405,6 +418,7 @@ export async function runFailoverDrillInSandbox(
       return {
         ...(await runFailoverDrill(ha, options.log === undefined ? {} : { log: options.log })),
         trinoVersion: ha.cluster.version,
+        line: ha.cluster.line,
       };
     } finally {
       await ha.stop();

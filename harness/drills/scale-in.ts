@@ -32,19 +32,19 @@ import { loadConfig } from '../../lib/config.ts';
 import { TrinoClient } from '../../lib/trino/client.ts';
 import { resolveTrinoClient } from '../../lib/trino/connect.ts';
 import { createWorkerGroup } from '../aws-fixtures.ts';
+import { flavorOf, type HarnessCluster, type HarnessLine, startCluster } from '../cluster.ts';
 import { controlPlaneEnv } from '../control-plane-env.ts';
 import { localContext } from '../invoke.ts';
 import { type RecordedLifecycleCall, recordLifecycleActions } from '../lifecycle-recorder.ts';
 import { LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
 import { type EmulatorClientConfig, startMoto } from '../moto.ts';
-import { startTrinoCluster, type TrinoCluster } from '../trino.ts';
 import { drainTimeFigures } from './figures.ts';
 
 /** Options of {@link runScaleInDrill}. */
 export interface ScaleInDrillOptions {
   readonly aws: EmulatorClientConfig;
-  /** A running cluster with at least two workers. */
-  readonly cluster: TrinoCluster;
+  /** A running cluster with at least two workers (any line: Trino or PrestoDB). */
+  readonly cluster: HarnessCluster;
   readonly clusterName?: string;
   /** The query that must survive the drain (default: a ~1 min tpch scan). */
   readonly sql?: string;
@@ -201,7 +201,12 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
 
     // Watch the worker: when does it report DRAINED (its last task done)?
     let drainedAtMs: number | null = null;
-    const workerClient = new TrinoClient({ baseUrl: worker.httpUrl, user: cluster.user, timeoutMs: 2_000 });
+    const workerClient = new TrinoClient({
+      baseUrl: worker.httpUrl,
+      user: cluster.user,
+      flavor: flavorOf(cluster),
+      timeoutMs: 2_000,
+    });
     let watching = true;
     const watcher = (async () => {
       while (watching && drainedAtMs === null) {
@@ -251,16 +256,19 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
 }
 
 /**
- * The drill in a sandbox of its own: starts moto and a secure Trino 476 with two workers (5 s shutdown grace),
- * runs {@link runScaleInDrill}, and stops everything.
+ * The drill in a sandbox of its own: starts moto and a secure cluster of `line` (default the newest Trino; or
+ * `prestodb`) with two workers (5 s shutdown grace), runs {@link runScaleInDrill}, and stops everything.
  */
 export async function runScaleInDrillInSandbox(
-  options: Omit<ScaleInDrillOptions, 'aws' | 'cluster'> & { readonly name?: string },
-): Promise<ScaleInDrillResult & { readonly trinoVersion: string }> {
+  options: Omit<ScaleInDrillOptions, 'aws' | 'cluster'> & {
+    readonly name?: string;
+    readonly line?: HarnessLine;
+  },
+): Promise<ScaleInDrillResult & { readonly trinoVersion: string; readonly line: HarnessLine }> {
   const moto = await startMoto();
   try {
-    const cluster = await startTrinoCluster({
-      line: 'newest',
+    const cluster = await startCluster({
+      line: options.line ?? 'newest',
       workers: 2,
       secure: true,
       name: options.name ?? 'drill',
@@ -270,6 +278,7 @@ export async function runScaleInDrillInSandbox(
       return {
         ...(await runScaleInDrill({ ...options, aws: moto.clientConfig, cluster })),
         trinoVersion: cluster.version,
+        line: cluster.line,
       };
     } finally {
       await cluster.stop();

@@ -21,6 +21,7 @@ import {
   TrinoResponseError,
   TrinoTimeoutError,
 } from '../errors.ts';
+import { ENGINE_NAMES, type EngineFlavor } from './flavor.ts';
 import {
   type BasicQueryInfo,
   BasicQueryInfoListSchema,
@@ -48,8 +49,8 @@ export type TrinoAuth =
   | { readonly type: 'basic'; readonly username: string; readonly password: string }
   | { readonly type: 'bearer'; readonly token: string };
 
-/** Which engine the node runs: decides the user header (`X-Trino-User` or `X-Presto-User`). */
-export type EngineFlavor = 'trino' | 'presto';
+/** Which engine the node runs: decides the user header and the MBean names (./flavor.ts). */
+export type { EngineFlavor } from './flavor.ts';
 
 /** Options of {@link TrinoClient}. */
 export interface TrinoClientOptions {
@@ -59,7 +60,7 @@ export interface TrinoClientOptions {
   readonly user: string;
   /** Per-request timeout in ms (connect + response). Default 5000. */
   readonly timeoutMs?: number;
-  /** Default `trino`. */
+  /** `trino` (default) or `presto` (PrestoDB): see ./flavor.ts for what it changes. */
   readonly flavor?: EngineFlavor;
   /** Default `{ type: 'none' }`. */
   readonly auth?: TrinoAuth;
@@ -120,6 +121,8 @@ const CONNECTION_ERROR_CODES = new Set([
 export class TrinoClient {
   /** Base URL without trailing slash. */
   readonly baseUrl: string;
+  /** The engine this client speaks to. */
+  readonly flavor: EngineFlavor;
   readonly #options: TrinoClientOptions;
   readonly #url: URL;
   readonly #agent: http.Agent;
@@ -141,6 +144,7 @@ export class TrinoClient {
     }
     this.#url = url;
     this.baseUrl = url.origin;
+    this.flavor = options.flavor ?? 'trino';
     this.#options = options;
     const serverName = options.tlsServerName;
     this.#agent =
@@ -259,6 +263,15 @@ export class TrinoClient {
   }
 
   /**
+   * The coordinator's ClusterMemoryManager MBean under this flavor's name (./flavor.ts): `trino.memory:…` on
+   * Trino, `com.facebook.presto.memory:…` on PrestoDB.
+   * @throws TrinoAuthError when the user may not read system information (Trino); other Trino errors as usual.
+   */
+  async getClusterMemoryManager(call: CallOptions = {}): Promise<MBean> {
+    return this.getMBean(ENGINE_NAMES[this.flavor].clusterMemoryMBean, call);
+  }
+
+  /**
    * PrestoDB's `GET /v1/cluster` (removed from current Trino). Source: com.facebook.presto.server.ClusterStatsResource.
    */
   async getPrestoClusterStats(call: CallOptions = {}): Promise<PrestoClusterStats> {
@@ -357,7 +370,7 @@ export class TrinoClient {
     const headers: Record<string, string> = {
       // Trino 435 answers 406 to PUT /v1/info/state with a strict JSON Accept header.
       accept: 'application/json, */*;q=0.5',
-      [this.#options.flavor === 'presto' ? 'x-presto-user' : 'x-trino-user']: this.#options.user,
+      [ENGINE_NAMES[this.flavor].userHeader]: this.#options.user,
       'user-agent': 'trino-sentinel',
     };
     const auth = this.#options.auth ?? { type: 'none' };

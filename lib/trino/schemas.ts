@@ -16,7 +16,10 @@ import * as z from 'zod';
  * - `DRAINING` / `DRAINED`: reversible drain (newer releases, trinodb/trino#24444).
  * - `INACTIVE`, `INVALID`: reported by newer releases for nodes that are not serving.
  *
- * Source: io.trino.metadata.NodeState.
+ * Sources: io.trino.metadata.NodeState; PrestoDB 0.287's com.facebook.presto.spi.NodeState has `ACTIVE`,
+ * `INACTIVE` (a node without resources, or set by `PUT`) and `SHUTTING_DOWN`, and answers 400 to a `PUT` of a
+ * state it does not know (com.facebook.presto.server.ServerInfoResource#updateState; recorded:
+ * test/fixtures/prestodb-0.287/worker-put-state-draining.json).
  */
 export const NODE_STATES = ['ACTIVE', 'SHUTTING_DOWN', 'DRAINING', 'DRAINED', 'INACTIVE', 'INVALID'] as const;
 
@@ -26,7 +29,11 @@ export type NodeState = (typeof NODE_STATES)[number];
 /** Schema of `GET /v1/info/state`: a bare JSON string. Source: io.trino.server.ServerInfoResource#getServerState. */
 export const NodeStateSchema = z.enum(NODE_STATES);
 
-/** Schema of `GET /v1/info`. Source: io.trino.server.ServerInfoResource#getInfo → io.trino.server.ServerInfo. */
+/**
+ * Schema of `GET /v1/info`. Sources: io.trino.server.ServerInfoResource#getInfo → io.trino.server.ServerInfo;
+ * com.facebook.presto.server.ServerInfoResource#getInfo → com.facebook.presto.client.ServerInfo (PrestoDB: the
+ * same five fields; `nodeVersion.version` carries the build, e.g. `0.287-b8952fa`).
+ */
 export const ServerInfoSchema = z.object({
   nodeVersion: z.object({ version: z.string() }),
   environment: z.string(),
@@ -43,8 +50,11 @@ export const ServerInfoSchema = z.object({
 export type ServerInfo = z.infer<typeof ServerInfoSchema>;
 
 /**
- * Schema of `GET /v1/status` (PUBLIC on every node). Source: io.trino.server.StatusResource → io.trino.server.NodeStatus.
- * Loads are fractions 0..1 (negative when the JVM cannot tell); memory in bytes.
+ * Schema of `GET /v1/status` (PUBLIC on every node). Sources: io.trino.server.StatusResource →
+ * io.trino.server.NodeStatus; com.facebook.presto.server.StatusResource → com.facebook.presto.server.NodeStatus
+ * (PrestoDB adds `memoryInfo`, not read; its resource is `@RolesAllowed(INTERNAL)`, which 0.287 enforces only with
+ * `internal-communication.jwt.enabled`). Loads are fractions 0..1 (negative when the JVM cannot tell); memory in
+ * bytes.
  */
 export const NodeStatusSchema = z.object({
   nodeId: z.string(),
@@ -74,7 +84,9 @@ export const JacksonDoubleSchema = z
 
 /**
  * Schema of one entry of `GET /v1/node` (MANAGEMENT_READ): the coordinator's failure-detector view of a
- * remote node. Source: io.trino.server.NodeResource → io.trino.failuredetector.HeartbeatFailureDetector.Stats.
+ * remote node. Sources: io.trino.server.NodeResource → io.trino.failuredetector.HeartbeatFailureDetector.Stats;
+ * com.facebook.presto.server.NodeResource → com.facebook.presto.failureDetector.HeartbeatFailureDetector.Stats
+ * (PrestoDB: same fields).
  */
 export const NodeHeartbeatSchema = z.object({
   uri: z.string(),
@@ -94,10 +106,15 @@ export type NodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
 export const NodeHeartbeatListSchema = z.array(NodeHeartbeatSchema);
 
 /**
- * Query states. Source: io.trino.execution.QueryState.
+ * Query states. Sources: io.trino.execution.QueryState; com.facebook.presto.execution.QueryState (PrestoDB 0.287),
+ * which adds `WAITING_FOR_PREREQUISITES` before `QUEUED` (every PrestoDB query passes through it: recorded in
+ * test/fixtures/prestodb-0.287/statement-queued.json). Without it, one such query in `GET /v1/query` failed the
+ * parse of the whole list.
  * Done states are `FINISHED` and `FAILED` (cancelled queries end `FAILED` with error `USER_CANCELED`).
  */
 export const QUERY_STATES = [
+  /** PrestoDB only: waiting for the query's prerequisites (QueryPrerequisitesManager) before it is queued. */
+  'WAITING_FOR_PREREQUISITES',
   'QUEUED',
   'WAITING_FOR_RESOURCES',
   'DISPATCHING',
@@ -113,7 +130,9 @@ export type QueryState = (typeof QUERY_STATES)[number];
 
 /**
  * Schema of one entry of `GET /v1/query` (AUTHENTICATED_USER; lists the queries the caller may view).
- * Source: io.trino.server.QueryResource → io.trino.server.BasicQueryInfo / BasicQueryStats.
+ * Sources: io.trino.server.QueryResource → io.trino.server.BasicQueryInfo / BasicQueryStats;
+ * com.facebook.presto.server.QueryResource#getAllQueryInfo → com.facebook.presto.server.BasicQueryInfo /
+ * BasicQueryStats (PrestoDB lists every query, whoever asks, with the same fields read here).
  */
 export const BasicQueryInfoSchema = z.object({
   queryId: z.string(),

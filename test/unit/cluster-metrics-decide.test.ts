@@ -63,6 +63,7 @@ describe('computeClusterMetrics', () => {
   });
 
   it.each([
+    ['WAITING_FOR_PREREQUISITES', 'QueuedQueries'],
     ['QUEUED', 'QueuedQueries'],
     ['WAITING_FOR_RESOURCES', 'QueuedQueries'],
     ['DISPATCHING', 'QueuedQueries'],

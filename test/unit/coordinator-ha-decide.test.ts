@@ -488,19 +488,25 @@ describe('decideNoStandby', () => {
     [
       'scales out by one when nothing is launching',
       0,
-      { desiredCapacity: 2, maxSize: 3, pendingInstances: 0 },
+      { desiredCapacity: 2, maxSize: 3, pendingInstances: 0, bootingInstances: 0 },
       { giveUp: false, scaleOutTo: 3 },
     ],
     [
       'waits while an instance is launching',
       1,
-      { desiredCapacity: 3, maxSize: 3, pendingInstances: 1 },
+      { desiredCapacity: 3, maxSize: 3, pendingInstances: 1, bootingInstances: 0 },
       { giveUp: false },
     ],
     [
       'waits at the group maximum (the group replaces terminated instances itself)',
       1,
-      { desiredCapacity: 3, maxSize: 3, pendingInstances: 0 },
+      { desiredCapacity: 3, maxSize: 3, pendingInstances: 0, bootingInstances: 0 },
+      { giveUp: false },
+    ],
+    [
+      'waits while an InService instance is still booting (a new cluster: every coordinator starts at once)',
+      0,
+      { desiredCapacity: 2, maxSize: 3, pendingInstances: 0, bootingInstances: 1 },
       { giveUp: false },
     ],
   ])('%s', (_, waits, group, expected) => {

@@ -1,11 +1,12 @@
 /**
  * AwaitStandby: no healthy standby. Alarms once, scales the coordinator group out by one when nothing is launching
- * (the group's MaxSize leaves room for it), and counts the wait; `giveUp` after `STANDBY_MAX_WAITS` rounds.
+ * or booting (an InService instance launched within `STANDBY_BOOT_GRACE_SECONDS`; the group's MaxSize leaves room
+ * for one more), and counts the wait; `giveUp` after `STANDBY_MAX_WAITS` rounds.
  *
  * @module
  */
 import { describeGroup, setDesiredCapacity } from '../../../lib/aws/autoscaling.ts';
-import type { AwsCall } from '../../../lib/aws/ec2.ts';
+import { type AwsCall, describeInstances } from '../../../lib/aws/ec2.ts';
 import { decideNoStandby } from '../decide.ts';
 import { type FailoverDeps, note, notify } from '../deps.ts';
 import type { FailoverState } from '../schemas.ts';
@@ -18,6 +19,15 @@ export async function runAwaitStandby(
 ): Promise<FailoverState> {
   const { config } = deps;
   const group = await describeGroup(deps.autoscaling, config.COORDINATOR_ASG_NAME, call);
+  const failed = state.plan.action === 'NO_STANDBY' ? state.plan.failedInstanceId : undefined;
+  const inService = (group?.instances ?? [])
+    .filter((i) => i.lifecycleState === 'InService' && i.instanceId !== failed)
+    .map((i) => i.instanceId);
+  const { instances } = await describeInstances(deps.ec2, inService, call);
+  const now = deps.now();
+  const booting = [...instances.values()].filter(
+    (i) => i.state === 'running' && now - i.launchTimeMs < config.STANDBY_BOOT_GRACE_SECONDS * 1_000,
+  ).length;
   const decision = decideNoStandby(
     state.standbyWaits,
     config.STANDBY_MAX_WAITS,
@@ -27,6 +37,7 @@ export async function runAwaitStandby(
           desiredCapacity: group.desiredCapacity,
           maxSize: group.maxSize,
           pendingInstances: group.instances.filter((i) => i.lifecycleState.startsWith('Pending')).length,
+          bootingInstances: booting,
         },
   );
   if (decision.scaleOutTo !== undefined) {

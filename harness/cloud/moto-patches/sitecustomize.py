@@ -1,4 +1,4 @@
-"""Test infrastructure: five fixes to moto 5.2.5's CloudFormation so `osls deploy` of serverless.yml completes.
+"""Test infrastructure: seven fixes to moto 5.2.5 so `osls deploy` of serverless.yml completes and the instances it launches run.
 
 Loaded by Python at start-up (`sitecustomize`) when this directory is on PYTHONPATH; it changes nothing unless the
 process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md, "The stacks as deployed"):
@@ -26,6 +26,14 @@ process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md,
    egress instead of 443 + the Trino port to the coordinators and workers. Fix: a group with `SecurityGroupEgress`
    loses the default rule and gets the listed ones; a model for AWS::EC2::SecurityGroupEgress, both through moto's
    own `authorize_security_group_egress` / `revoke_security_group_egress`.
+6. Instances an Auto Scaling group launches from a launch template lack the template's `IamInstanceProfile`
+   (`FakeAutoScalingGroup.replace_autoscaling_group_instances` passes only the template's id to `run_instances`,
+   which copies user data, type and key but no profile): the instance metadata service has no credentials and the
+   AMI's renderer fails with `Unable to locate credentials`. Fix: after `run_instances` with a launch template,
+   associate the template's profile (moto's own `associate_iam_instance_profile`).
+7. AWS::EC2::NetworkInterface reads its groups from `SecurityGroups` (CloudFormation's property is `GroupSet`) and
+   drops its Tags: the coordinator ENI carried the VPC's default group, so no client reached the coordinator on the
+   ENI address (its ingress rules were the default group's). Fix: `GroupSet` passed as the groups, Tags created.
 """
 
 import os
@@ -253,6 +261,44 @@ def _apply() -> None:
         def is_created(self) -> bool:
             return True
 
+    # 6. Instances an Auto Scaling group launches from a launch template get the template's IamInstanceProfile.
+    from moto.ec2.models.instances import InstanceBackend
+
+    original_run_instances = InstanceBackend.run_instances
+
+    def run_instances(self: Any, image_id: str, count: int, user_data: Any, groups: Any, **kwargs: Any) -> Any:
+        reservation = original_run_instances(self, image_id, count, user_data, groups, **kwargs)
+        if kwargs.get("launch_template"):
+            profile = self._get_template_from_args(kwargs["launch_template"]).data.get("IamInstanceProfile") or {}
+            for instance in reservation.instances:
+                if getattr(instance, "iam_instance_profile", None):
+                    continue  # RunInstances named its own profile
+                if profile.get("Arn"):
+                    self.associate_iam_instance_profile(instance.id, iam_instance_profile_arn=profile["Arn"])
+                elif profile.get("Name"):
+                    self.associate_iam_instance_profile(instance.id, iam_instance_profile_name=profile["Name"])
+        return reservation
+
+    InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]
+
+    # 7. AWS::EC2::NetworkInterface: the security groups are `GroupSet` (moto reads `SecurityGroups`, so the ENI got
+    #    the VPC's default group), and its Tags were dropped.
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    original_eni_create = NetworkInterface.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def eni_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        if "GroupSet" in properties and "SecurityGroups" not in properties:
+            cloudformation_json = {**cloudformation_json, "Properties": {**properties, "SecurityGroups": properties["GroupSet"]}}
+        eni = original_eni_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        tags = {t["Key"]: t["Value"] for t in properties.get("Tags", []) if "Key" in t}
+        if tags:
+            ec2_backends[account_id][region_name].create_tags([eni.id], tags)
+        return eni
+
+    NetworkInterface.create_from_cloudformation_json = classmethod(eni_create)  # type: ignore[method-assign,assignment]
+
 
 if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
     try:
@@ -262,5 +308,5 @@ if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
         os._exit(70)
     sys.stderr.write(
         "moto-patches: ValidateTemplate lints errors only; AWS::Lambda::Url model; lifecycle hooks of Auto Scaling"
-        " groups; exports after UpdateStack; security group egress rules\n"
+        " groups; exports after UpdateStack; security group egress rules; launch templates' instance profile; ENI GroupSet and Tags\n"
     )
