@@ -5,7 +5,7 @@
  *   cached outside the repository; JDK lookup;
  * - tls.ts: a secure cluster's CA and coordinator certificate;
  * - config.ts: each node's etc/ (properties, access rules, password file lines), rendered without I/O;
- * - process.ts: the JVMs (started directly or by the distribution's launcher), never outliving this process;
+ * - process.ts: the JVMs, never outliving this process;
  * - cluster.ts: a coordinator, hot standbys and workers started and awaited ({@link startTrinoCluster});
  * - queries.ts: SQL through the product's client (lib/trino/client.ts) for tests and drills.
  *
@@ -26,7 +26,7 @@ export {
   type TrinoInstall,
   type TrinoLine,
 } from './trino/install.ts';
-export { launchRenderedNode, logTail, type TrinoNode, watchdog } from './trino/process.ts';
+export { type TrinoNode, watchdog } from './trino/process.ts';
 export {
   LONG_QUERY,
   type QueryOptions,

@@ -1,6 +1,5 @@
 /**
- * Test infrastructure, part of harness/trino.ts: Trino processes. Starts a node's JVM (or the distribution's
- * launcher), keeps every process it started in one set so none outlives this Node process (on exit, on an unhandled
+ * Test infrastructure, part of harness/trino.ts: Trino processes. Starts a node's JVM, keeps every process it started in one set so none outlives this Node process (on exit, on an unhandled
  * signal, and through a detached watchdog if Node itself is killed), and wraps each in a {@link TrinoNode}.
  *
  * @module
@@ -88,11 +87,6 @@ const JVM_FLAGS = [
 export async function tail(file: string, lines = 40): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
-}
-
-/** Last lines of a node's log (for error messages). */
-export async function logTail(node: TrinoNode, lines = 40): Promise<string> {
-  return tail(node.logFile, lines);
 }
 
 /**
@@ -186,39 +180,4 @@ export function startJavaNode(
     guard,
   );
   return { node, guard };
-}
-
-/**
- * Starts one node from an already rendered etc/ directory with the distribution's own launcher
- * (`bin/launcher run`), as the AMI's systemd unit does. Used by the Packer smoke test to prove the boot-time
- * config rendering (packer/files/render-config.sh) produces a configuration Trino accepts.
- * @param install - From `ensureTrino` (newest line: the only one with the launcher).
- * @param etcDir - The rendered etc/ (config.properties, node.properties, jvm.config, log.properties, catalog/).
- * @param dataDir - node.data-dir.
- */
-export function launchRenderedNode(
-  install: TrinoInstall,
-  name: string,
-  etcDir: string,
-  dataDir: string,
-  httpPort: number,
-): TrinoNode {
-  const child = spawn(
-    path.join(install.home, 'bin', 'launcher'),
-    [
-      'run',
-      `-etc-dir=${etcDir}`,
-      `-data-dir=${dataDir}`,
-      `-jvm-dir=${install.javaHome}`,
-      `-Dplugin.dir=${path.join(install.home, 'plugin')}`,
-    ],
-    { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JAVA_HOME: install.javaHome } },
-  );
-  return trackNode(child, {
-    name,
-    role: name.includes('worker') ? 'worker' : 'coordinator',
-    nodeId: name,
-    httpPort,
-    logFile: path.join(dataDir, 'launcher-run.log'),
-  });
 }
