@@ -3,6 +3,7 @@
  * two workers): the lag between the worker's last task ending (it reports DRAINED) and CompleteLifecycleAction
  * (goal ≤ poll interval + 5 s), and the Step Functions state transitions per drained worker-hour.
  */
+import { drainTransitionFigures } from '../harness/drills/figures.ts';
 import { runScaleInDrillInSandbox } from '../harness/drills/scale-in.ts';
 
 /** Result of {@link drainBench}. */
@@ -23,18 +24,16 @@ export interface DrainFigures {
 export async function drainBench(log: (line: string) => void): Promise<DrainFigures> {
   const pollSeconds = 5;
   const result = await runScaleInDrillInSandbox({ clusterName: 'bench', pollSeconds, name: 'bench-drain' });
-  // States entered: BeginDrain, then (WaitForDrain, CheckDrain, IsDrainDone) per check, then CompleteLifecycleAction.
-  const checks = Math.max(1, (result.stateTransitions - 2) / 3);
-  const transitionsPerCheck = Math.round(((result.stateTransitions - 2) / checks) * 100) / 100;
+  const transitions = drainTransitionFigures(result.stateTransitions, pollSeconds);
   const figures: DrainFigures = {
     pollSeconds,
     lastTaskToCompleteMs: result.lastTaskToCompleteMs,
-    goalMs: (pollSeconds + 5) * 1000,
+    goalMs: transitions.goalMs,
     drainSeconds: result.drainSeconds,
     heartbeats: result.heartbeats,
     stateTransitions: result.stateTransitions,
-    transitionsPerCheck,
-    stateTransitionsPerDrainedWorkerHour: Math.round(transitionsPerCheck * (3600 / 30)),
+    transitionsPerCheck: transitions.transitionsPerCheck,
+    stateTransitionsPerDrainedWorkerHour: transitions.stateTransitionsPerDrainedWorkerHour,
   };
   log(
     `drain                last task → CompleteLifecycleAction ${figures.lastTaskToCompleteMs} ms (goal ≤ ${figures.goalMs} ms at ${pollSeconds} s poll); ` +

@@ -5,6 +5,7 @@
  * replacement standby is started, as the coordinator group would launch one.
  */
 import { type FailoverDrillResult, runFailoverDrill, startHaSandbox } from '../harness/drills/failover.ts';
+import { failoverBenchSummary } from '../harness/drills/figures.ts';
 import { startMoto } from '../harness/moto.ts';
 
 /** Result of {@link failoverBench}. */
@@ -17,13 +18,6 @@ export interface FailoverFigures {
   readonly medianWorkersBackAfterMs: number | null;
   readonly falseFailovers: number;
   readonly goalOverheadMs: number;
-}
-
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
 }
 
 /** Runs `drills` failovers (default 5) and derives the figures. */
@@ -41,16 +35,11 @@ export async function failoverBench(log: (line: string) => void, drills = 5): Pr
         );
         if (i + 1 < drills) await ha.addStandby();
       }
-      const numbers = (pick: (r: FailoverDrillResult) => number | null) =>
-        results.map(pick).filter((v): v is number => v !== null);
       return {
         drills,
         detectionWindowMs: results[0]?.detectionWindowMs ?? 0,
         overheadMs: results.map((r) => r.controlPlaneOverheadMs),
-        medianOverheadMs: median(numbers((r) => r.controlPlaneOverheadMs)),
-        medianServingAfterMs: median(numbers((r) => r.servingAfterMs)),
-        medianWorkersBackAfterMs: median(numbers((r) => r.workersBackAfterMs)),
-        falseFailovers: results.reduce((sum, r) => sum + r.falseFailovers, 0),
+        ...failoverBenchSummary(results),
         goalOverheadMs: 3_000,
       };
     } finally {

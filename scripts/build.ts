@@ -1,22 +1,28 @@
 /**
- * `npm run build`: bundles every Lambda entry point into dist/<name>/index.mjs with the deploy options and prints
- * each bundle's size. (`serverless package` bundles the same way through serverless-esbuild.)
+ * `npm run build`: bundles every Lambda entry point of the function registry (serverless/functions.yml) into
+ * dist/functions/… with the deploy options (serverless/esbuild.yml), in the layout of the zips `osls package` writes
+ * (`functions/worker-drain/tasks.mjs` serves beginDrain, checkDrain and completeDrain), and prints each bundle's
+ * size; then the operator CLI into dist/cli.mjs (scripts/build-cli.ts).
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { BUNDLE_OPTIONS, FUNCTIONS } from './functions.ts';
+import { buildCli, CLI_OUTFILE } from './build-cli.ts';
+import { BUNDLE_OPTIONS, BUNDLES, REPO_ROOT } from './functions.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(REPO_ROOT, 'dist');
-await rm(dist, { recursive: true, force: true });
-for (const [name, entry] of Object.entries(FUNCTIONS)) {
+await rm(path.join(dist, 'functions'), { recursive: true, force: true });
+for (const { entry, bundle, functions } of BUNDLES) {
   const result = await build({
     ...BUNDLE_OPTIONS,
+    metafile: true,
+    logLevel: 'error',
     entryPoints: [path.join(REPO_ROOT, entry)],
-    outfile: path.join(dist, name, 'index.mjs'),
+    outdir: path.join(dist, path.dirname(bundle)),
   });
-  const bytes = Object.values(result.metafile?.outputs ?? {}).reduce((sum, output) => sum + output.bytes, 0);
-  console.log(`${name}: dist/${name}/index.mjs ${(bytes / 1024).toFixed(1)} KB`);
+  const bytes =
+    Object.entries(result.metafile.outputs).find(([file]) => file.endsWith(bundle))?.[1].bytes ?? 0;
+  console.log(`dist/${bundle} ${(bytes / 1024).toFixed(1)} KB (${functions.join(', ')})`);
 }
+await buildCli();
+console.log(`${path.relative(REPO_ROOT, CLI_OUTFILE)} (operator CLI)`);

@@ -25,14 +25,9 @@ import path from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { EmulatorClientConfig, MotoServer } from '../moto.ts';
 import { type SearchEngine, startSearchEngine } from '../search-engine.ts';
-import { passwordLine } from '../trino.ts';
+import { passwordLine } from '../trino/config.ts';
 import { buildImageRoot, type ImageRoot } from './ami.ts';
-import {
-  type AwsRouteTable,
-  lambdaServiceRoutes,
-  queryActions,
-  startAwsEndpoint,
-} from './aws-endpoint.ts';
+import { type AwsRouteTable, lambdaServiceRoutes, queryActions, startAwsEndpoint } from './aws-endpoint.ts';
 import {
   type CertificateAuthority,
   createCertificateAuthority,

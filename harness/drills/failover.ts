@@ -43,6 +43,7 @@ import { controlPlaneEnv } from '../control-plane-env.ts';
 import { type EniProxy, startEniProxy } from '../eni-proxy.ts';
 import { LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
 import { type EmulatorClientConfig, startMoto } from '../moto.ts';
+import { failoverFigures } from './figures.ts';
 
 /** Options of {@link startHaSandbox}. */
 export interface HaSandboxOptions {
@@ -357,9 +358,16 @@ export async function runFailoverDrill(
   if (execution === undefined) throw new Error('the failover execution was not started locally');
   log(`drill: failure confirmed after ${detectedAtMs - killedAtMs} ms; failover ${detection.executionName}`);
   const output = FailoverOutput.parse(await execution.result);
-  const at = (after: number | undefined) =>
-    after === undefined ? null : output.failureAtMs + after - killedAtMs;
-  const servingAfterMs = at(output.report?.servingAfterMs);
+  const figures = failoverFigures(
+    { killedAtMs, detectedAtMs },
+    {
+      failureAtMs: output.failureAtMs,
+      servingAfterMs: output.report?.servingAfterMs,
+      workersBackAfterMs: output.report?.workersBackAfterMs,
+      timeline: output.timeline,
+    },
+    { failuresToConfirm: ha.healthDeps.config.FAILURES_TO_CONFIRM, probeIntervalMs: interval },
+  );
   const client = ha.eniClient();
   let queryAfterFailover: string;
   try {
@@ -371,19 +379,18 @@ export async function runFailoverDrill(
   } finally {
     client.close();
   }
-  const detectionWindowMs = ha.healthDeps.config.FAILURES_TO_CONFIRM * interval;
   return {
-    detectedAfterMs: detectedAtMs - killedAtMs,
-    servingAfterMs,
-    workersBackAfterMs: at(output.report?.workersBackAfterMs),
+    detectedAfterMs: figures.detectedAfterMs,
+    servingAfterMs: figures.servingAfterMs,
+    workersBackAfterMs: figures.workersBackAfterMs,
     falseFailovers,
     enisAttached: ha.attaches.length - attachesBefore,
-    controlPlaneOverheadMs: servingAfterMs === null ? null : servingAfterMs - detectionWindowMs,
-    detectionWindowMs,
+    controlPlaneOverheadMs: figures.controlPlaneOverheadMs,
+    detectionWindowMs: figures.detectionWindowMs,
     outcome: output.outcome,
     newCoordinator: output.newCoordinatorInstanceId,
     queryAfterFailover,
-    timeline: output.timeline.map((t) => ({ afterMs: t.atMs - killedAtMs, event: t.event })),
+    timeline: figures.timeline,
   };
 }
 

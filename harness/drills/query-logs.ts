@@ -12,6 +12,7 @@ import { startMoto } from '../moto.ts';
 import { startQueryLogPipeline } from '../query-log-pipeline.ts';
 import { startOpenSearch } from '../search-engine.ts';
 import { runQuery, startQuery, startTrinoCluster } from '../trino.ts';
+import { queryLogFigures } from './figures.ts';
 
 /** What `drill query-logs` prints. */
 export interface QueryLogDrillResult {
@@ -27,12 +28,6 @@ export interface QueryLogDrillResult {
   readonly deadLettered: number;
   readonly trinoVersion: string;
   readonly searchEngine: string;
-}
-
-function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
 }
 
 /** Runs the drill in a sandbox of its own and stops everything. */
@@ -108,14 +103,9 @@ export async function runQueryLogDrillInSandbox(
           const { count } = (await response.json()) as { count: number };
           duplicates += Math.max(0, count - 1);
         }
-        const values = [...lags.values()];
         return {
-          queriesRun: ended.size,
-          documentsFound: lags.size,
-          missing: ended.size - lags.size,
+          ...queryLogFigures(ended.size, [...lags.values()]),
           duplicates,
-          lagP99Ms: percentile(values, 99),
-          lagMedianMs: percentile(values, 50),
           failedQueries: failed + (cancelled.error ? 1 : 0),
           cancelledQueries: cancelled.error?.errorName === 'USER_CANCELED' ? 1 : 0,
           deadLettered: await pipeline.deadLettered(),

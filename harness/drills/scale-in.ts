@@ -38,6 +38,7 @@ import { localContext } from '../invoke.ts';
 import { type RecordedLifecycleCall, recordLifecycleActions } from '../lifecycle-recorder.ts';
 import { LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
 import { type EmulatorClientConfig, startMoto } from '../moto.ts';
+import { drainTimeFigures } from './figures.ts';
 
 /** Options of {@link runScaleInDrill}. */
 export interface ScaleInDrillOptions {
@@ -230,9 +231,7 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
         ShouldDecrementDesiredCapacity: true,
       }),
     );
-    const complete = lifecycleCalls.find((c) => c.command === 'CompleteLifecycleAction');
-    const times = [lifecycleStartMs, ...lifecycleCalls.map((c) => c.atMs)];
-    const gaps = times.slice(1).map((t, i) => (t - (times[i] ?? t)) / 1000);
+    const figures = drainTimeFigures({ lifecycleStartMs, drainedAtMs, lifecycleCalls });
     await Promise.race([worker.exit, new Promise((r) => setTimeout(r, 15_000))]);
     return {
       queriesFailed: queryError === undefined ? 0 : 1,
@@ -242,8 +241,8 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
       drainSeconds: output.drainSeconds,
       instanceId,
       workerExited: worker.exited(),
-      lastTaskToCompleteMs: drainedAtMs !== null && complete ? complete.atMs - drainedAtMs : null,
-      maxHeartbeatGapSeconds: Math.max(0, ...gaps),
+      lastTaskToCompleteMs: figures.lastTaskToCompleteMs,
+      maxHeartbeatGapSeconds: figures.maxHeartbeatGapSeconds,
       stateTransitions: execution.statesEntered.length,
       duplicateStartIgnored: duplicate.duplicate === true && local.executions.size === 1,
       lifecycleCalls,

@@ -37,6 +37,7 @@ import {
   PrestoClusterStatsSchema,
   type QueryInfo,
   QueryInfoSchema,
+  type QueryResults,
   QueryResultsSchema,
   type ServerInfo,
   ServerInfoSchema,
@@ -278,23 +279,43 @@ export class TrinoClient {
   }
 
   /**
-   * Runs one SQL statement through the statement protocol and returns all rows. Meant for small control-plane
-   * reads of `system.runtime.*`, not for large results.
+   * The statement protocol page by page: `POST /v1/statement`, then `GET nextUri` until Trino sends none. Every page
+   * is yielded as Trino sent it; a failed query's last page carries `error` (yielded, not thrown). Leaving the loop
+   * stops following the query without cancelling it ({@link TrinoClient.cancelQuery} does).
    * Source: Trino client REST protocol, `POST /v1/statement` → io.trino.client.QueryResults, following `nextUri`.
+   * @param sql - The statement.
+   * @param call - Per-request timeout applies to each page; `signal` cancels the whole loop.
+   * @throws TrinoTimeoutError | TrinoConnectionError | TrinoAuthError | TrinoHttpError | TrinoResponseError
+   * @example
+   * for await (const page of client.statement('SELECT 1')) console.log(page.stats.state, page.data);
+   */
+  async *statement(sql: string, call: CallOptions = {}): AsyncGenerator<QueryResults, void, undefined> {
+    let page = this.#parse(
+      '/v1/statement',
+      await this.#request('POST', '/v1/statement', sql, call, 'text/plain'),
+      QueryResultsSchema,
+    );
+    for (;;) {
+      yield page;
+      if (page.error || !page.nextUri) return;
+      const next = new URL(page.nextUri);
+      const path = `${next.pathname}${next.search}`;
+      page = this.#parse(path, await this.#request('GET', path, undefined, call), QueryResultsSchema);
+    }
+  }
+
+  /**
+   * Runs one SQL statement through the statement protocol ({@link TrinoClient.statement}) and returns all rows. Meant
+   * for small control-plane reads of `system.runtime.*`, not for large results.
    * @param sql - The statement.
    * @param call - Per-request timeout applies to each page; `signal` cancels the whole loop.
    * @returns Column names and rows (values as Trino's JSON encodes them).
    * @throws TrinoQueryError when Trino reports a query error (message and `errorName` kept); transport errors as usual.
    */
   async query(sql: string, call: CallOptions = {}): Promise<{ columns: string[]; rows: unknown[][] }> {
-    let page = await this.#parse(
-      '/v1/statement',
-      await this.#request('POST', '/v1/statement', sql, call, 'text/plain'),
-      QueryResultsSchema,
-    );
     const rows: unknown[][] = [];
     let columns: string[] = [];
-    for (;;) {
+    for await (const page of this.statement(sql, call)) {
       if (page.columns) columns = page.columns.map((c) => c.name);
       if (page.data) rows.push(...page.data);
       if (page.error) {
@@ -302,11 +323,8 @@ export class TrinoClient {
           context: { queryId: page.id, errorName: page.error.errorName, errorType: page.error.errorType },
         });
       }
-      if (!page.nextUri) return { columns, rows };
-      const next = new URL(page.nextUri);
-      const path = `${next.pathname}${next.search}`;
-      page = await this.#parse(path, await this.#request('GET', path, undefined, call), QueryResultsSchema);
     }
+    return { columns, rows };
   }
 
   /**

@@ -216,7 +216,14 @@ export const QueryResultsSchema = z.object({
   nextUri: z.string().optional(),
   columns: z.array(z.object({ name: z.string(), type: z.string() })).optional(),
   data: z.array(z.array(z.unknown())).optional(),
-  stats: z.object({ state: z.string() }).loose(),
+  /** Source: io.trino.client.StatementStats; `state` is the query state, splits count the whole query so far. */
+  stats: z
+    .object({
+      state: z.string(),
+      runningSplits: z.number().optional(),
+      completedSplits: z.number().optional(),
+    })
+    .loose(),
   error: z
     .object({
       message: z.string(),

@@ -171,6 +171,17 @@ describe('toQueryLogDocument', () => {
     });
   });
 
+  it('keeps client tags when the client sent some, and none when the list is empty', () => {
+    const e = event('finished');
+    const tagged = toQueryLogDocument(
+      { ...e, context: { ...e.context, clientTags: ['etl', 'nightly'] } },
+      options,
+    );
+    expect(tagged.clientTags).toEqual(['etl', 'nightly']);
+    const untagged = toQueryLogDocument({ ...e, context: { ...e.context, clientTags: [] } }, options);
+    expect(untagged.clientTags).toBeUndefined();
+  });
+
   it('uses peakTotalNonRevocableMemoryBytes as peakTotalMemoryBytes where Trino sends it', () => {
     const e = event('finished');
     const doc = toQueryLogDocument(
@@ -244,6 +255,10 @@ describe('redactSqlLiterals', () => {
     ["SELECT 'ünï' || 'c😀de', café FROM t", 'SELECT ? || ?, café FROM t'],
     ['SELECT a[1], b..c', 'SELECT a[?], b..c'],
     ['SELECT 0b101, 0o17', 'SELECT ?, ?'],
+    ['SELECT 3.14_15, 1_000.000_5e2', 'SELECT ?, ?'],
+    // An exponent with no digits is no number: the text is left as it is.
+    ['SELECT 1e', 'SELECT 1e'],
+    ['SELECT 2E+', 'SELECT 2E+'],
   ])('%s', (input, expected) => {
     expect(redactSqlLiterals(input).sql).toBe(expected);
   });

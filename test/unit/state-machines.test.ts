@@ -1,14 +1,14 @@
 /**
  * Every ASL file in statemachines/: valid (asl-validator); its `${Placeholder}`s are exactly its own state machine's
- * `DefinitionSubstitutions` in serverless.yml (both directions); every Catch keeps its input (ResultPath); every
- * error name in Retry/Catch is a States./Lambda./Sandbox. name or one of our error classes (lib/errors.ts); every
- * Choice literal belongs to the enum its variable holds; the failover's Task states are exactly the task registry,
- * and every Task retries the timeouts a Lambda can end with (all our tasks are idempotent).
+ * `DefinitionSubstitutions` in serverless.yml's resources (serverless/<capability>.yml; both directions); every Catch
+ * keeps its input (ResultPath); every error name in Retry/Catch is a States./Lambda./Sandbox. name or one of our
+ * error classes (lib/errors.ts); every Choice literal belongs to the enum its variable holds; the failover's Task
+ * states are exactly the task registry, and every Task retries the timeouts a Lambda can end with (all our tasks are
+ * idempotent).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import * as z from 'zod';
 import {
   ATTACH_STEPS,
@@ -19,22 +19,14 @@ import {
 import { FAILOVER_TASKS } from '../../functions/coordinator-failover/registry.ts';
 import { FAILOVER_TASK_NAMES } from '../../functions/coordinator-failover/schemas.ts';
 import * as errors from '../../lib/errors.ts';
+import { serverlessResources } from '../helpers/serverless-config.ts';
 
 const files = readdirSync('statemachines').filter((f) => f.endsWith('.asl.json'));
 const ourErrorNames = new Set(Object.values(errors).map((cls) => cls.name));
 
 /** The state machines serverless.yml declares: definition file → its DefinitionSubstitutions keys. */
-const ServerlessSchema = z.object({
-  resources: z.object({
-    Resources: z.record(
-      z.string(),
-      z.object({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).optional() }).loose(),
-    ),
-  }),
-});
-const serverless = ServerlessSchema.parse(parse(readFileSync('serverless.yml', 'utf8'), { merge: true }));
 const substitutionsOf = new Map(
-  Object.values(serverless.resources.Resources)
+  Object.values(serverlessResources())
     .filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')
     .map((r) => {
       const definition = String(r.Properties?.Definition ?? '');

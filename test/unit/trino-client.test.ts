@@ -157,6 +157,44 @@ describe('TrinoClient', () => {
     expect(error).toMatchObject({ context: { queryId: 'q2', errorName: 'COLUMN_NOT_FOUND' } });
   });
 
+  it("yields every page of the statement protocol, a failed query's last one with its error", async () => {
+    server.respond((request) => {
+      if (request.method === 'POST') {
+        return {
+          status: 200,
+          body: JSON.stringify({
+            id: 'q3',
+            nextUri: `${server.url}/v1/statement/executing/q3/1?slug=s`,
+            stats: { state: 'RUNNING', runningSplits: 4, completedSplits: 1 },
+          }),
+        };
+      }
+      return {
+        status: 200,
+        body: JSON.stringify({
+          id: 'q3',
+          stats: { state: 'FAILED' },
+          error: {
+            message: 'Query was canceled',
+            errorCode: 3,
+            errorName: 'USER_CANCELED',
+            errorType: 'USER_ERROR',
+          },
+        }),
+      };
+    });
+    const pages = [];
+    for await (const page of client().statement('SELECT n')) pages.push(page);
+    expect(pages.map((p) => [p.id, p.stats.state, p.stats.runningSplits, p.error?.errorName])).toEqual([
+      ['q3', 'RUNNING', 4, undefined],
+      ['q3', 'FAILED', undefined, 'USER_CANCELED'],
+    ]);
+    expect(server.received.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/statement',
+      'GET /v1/statement/executing/q3/1?slug=s',
+    ]);
+  });
+
   describe('distinct, typed errors', () => {
     it('TrinoTimeoutError when Trino does not answer within the timeout', async () => {
       server.respond(() => ({}));

@@ -1,21 +1,21 @@
 /**
- * `trino-sentinel sandbox`: the main job on one machine. Starts moto and a real Trino cluster (coordinator +
- * workers; HTTPS, password authentication and file-based access control unless `--insecure`; `--line prestodb`:
- * a PrestoDB 0.287 cluster, with `TRINO_FLAVOR=presto`), stores the
- * credentials in the emulator's SSM like an operator would, creates the coordinator ENI in the emulator, and runs
- * the control plane's scheduled functions (cluster-metrics, coordinator-health) on a timer with the same handler
- * code Lambda runs.
+ * Test infrastructure: `npm run sandbox` (harness/cli.ts), the main job on one machine. Starts moto and a real Trino
+ * cluster (coordinator + workers; HTTPS, password authentication and file-based access control unless
+ * `--insecure`; `--line prestodb`: a PrestoDB 0.287 cluster, with `TRINO_FLAVOR=presto`), stores the credentials in
+ * the emulator's SSM like an operator would, creates the coordinator ENI in the emulator, and runs the control
+ * plane's scheduled functions (cluster-metrics, coordinator-health) on a timer with the same handler code Lambda
+ * runs.
  *
  * @module
  */
 
-import { createCoordinatorEni } from '../harness/aws-fixtures.ts';
-import { flavorOf, type HarnessCluster, type HarnessLine, startCluster } from '../harness/cluster.ts';
-import { controlPlaneEnv } from '../harness/control-plane-env.ts';
-import { localContext, scheduledEvent } from '../harness/invoke.ts';
-import { startMoto } from '../harness/moto.ts';
 import { TrinoClient } from '../lib/trino/client.ts';
 import type { EngineFlavor } from '../lib/trino/flavor.ts';
+import { createCoordinatorEni } from './aws-fixtures.ts';
+import { flavorOf, type HarnessCluster, type HarnessLine, startCluster } from './cluster.ts';
+import { controlPlaneEnv } from './control-plane-env.ts';
+import { localContext, scheduledEvent } from './invoke.ts';
+import { startMoto } from './moto.ts';
 
 /** Options of {@link runSandbox} (the CLI flags). */
 export interface SandboxOptions {

@@ -1,5 +1,6 @@
 /**
- * `trino-sentinel drill …`: rehearsals of the control plane's actions with measurements.
+ * Test infrastructure: `npm run drill -- …` (harness/cli.ts), rehearsals of the control plane's actions in the
+ * sandbox, with measurements.
  * - `drill scale-in --sandbox [--json]`: in the sandbox (moto + a real secure Trino with two workers), scales the
  *   worker group in by one while a query runs and prints `{queriesFailed, lifecycleResult, heartbeats, drainSeconds, …}`.
  * - `drill failover --sandbox [--json]`: kills the active coordinator of an HA sandbox and prints
@@ -9,11 +10,10 @@
  *
  * @module
  */
-
-import type { HarnessLine } from '../harness/cluster.ts';
-import { runFailoverDrillInSandbox } from '../harness/drills/failover.ts';
-import { runQueryLogDrillInSandbox } from '../harness/drills/query-logs.ts';
-import { runScaleInDrillInSandbox } from '../harness/drills/scale-in.ts';
+import type { HarnessLine } from '../cluster.ts';
+import { runFailoverDrillInSandbox } from './failover.ts';
+import { runQueryLogDrillInSandbox } from './query-logs.ts';
+import { runScaleInDrillInSandbox } from './scale-in.ts';
 
 /**
  * Runs a drill with stdout kept for the result alone (every log line, the handlers' included, goes to stderr), then
