@@ -9,11 +9,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as z from 'zod';
 import { HARNESS_LINES, type HarnessLine } from './cluster.ts';
 import {
+  runDeployedDrill,
   runFailoverSandboxDrill,
   runQueryLogSandboxDrill,
   runScaleInSandboxDrill,
 } from './drills/commands.ts';
-import { runSandbox } from './sandbox.ts';
+import { runDeployedSandbox, runSandbox } from './sandbox.ts';
 
 const program = new Command()
   .name('npm run')
@@ -51,6 +52,11 @@ program
   )
   .option('--interval <seconds>', 'seconds between cycles in live mode', positiveInt, 15)
   .option('--workers <n>', 'number of Trino workers', positiveInt, 1)
+  .option(
+    '--deployed',
+    'the deployed topology instead: packaged stacks in the emulator, deployed zips, instances booting the AMI path in network namespaces (root)',
+    false,
+  )
   .action(
     async (options: {
       once: boolean;
@@ -59,8 +65,9 @@ program
       insecure: boolean;
       interval: number;
       workers: number;
+      deployed: boolean;
     }) => {
-      process.exitCode = await runSandbox(options);
+      process.exitCode = options.deployed ? await runDeployedSandbox(options) : await runSandbox(options);
     },
   );
 
@@ -72,54 +79,100 @@ const drillLine = () =>
     .choices(DRILL_LINES)
     .default('newest');
 
-const drill = program.command('drill').description('Rehearse a control-plane action and measure it');
+/**
+ * Where a drill runs: `--sandbox` (moto + real Trino on loopback, the fast path) or `--deployed` (the deployed
+ * topology of harness/cloud/: what users deploy, in network namespaces; root). Exactly one is required.
+ */
+function targetOption(target: 'sandbox' | 'deployed'): Option {
+  const other = target === 'sandbox' ? 'deployed' : 'sandbox';
+  return new Option(
+    `--${target}`,
+    target === 'sandbox'
+      ? 'run against the local sandbox (moto + real Trino on loopback)'
+      : 'run against the deployed topology (packaged stacks, deployed zips, the AMI boot path in namespaces; root)',
+  ).conflicts(other);
+}
+
+const drill = program
+  .command('drill')
+  .description('Rehearse a control-plane action and measure it (--sandbox or --deployed)')
+  .hook('preAction', (_command, action) => {
+    const options = action.opts();
+    if (!options.sandbox && !options.deployed)
+      action.error('error: one of --sandbox or --deployed is required');
+  });
 drill
   .command('scale-in')
   .description(
     'Scale the worker group in by one while a query runs; print {queriesFailed, lifecycleResult, heartbeats, drainSeconds}',
   )
-  .requiredOption('--sandbox', 'run against the local sandbox (moto + real Trino); the only target today')
+  .addOption(targetOption('sandbox'))
+  .addOption(targetOption('deployed'))
   .option('--json', 'print one JSON object', false)
   .option(
     '--heartbeat-timeout <seconds>',
-    'lifecycle hook HeartbeatTimeout (AWS minimum 30)',
+    'lifecycle hook HeartbeatTimeout (AWS minimum 30; --sandbox)',
     positiveInt,
     30,
   )
   .addOption(drillLine())
-  .action(async (options: { json: boolean; heartbeatTimeout: number; line: DrillLine }) => {
-    process.exitCode = await runScaleInSandboxDrill(options);
-  });
+  .option('--workers <n>', 'workers of the deployed worker group (--deployed)', positiveInt, 2)
+  .action(
+    async (options: {
+      json: boolean;
+      heartbeatTimeout: number;
+      line: DrillLine;
+      deployed?: boolean;
+      workers: number;
+    }) => {
+      process.exitCode = options.deployed
+        ? await runDeployedDrill('scale-in', options)
+        : await runScaleInSandboxDrill(options);
+    },
+  );
 drill
   .command('failover')
   .description(
     'Kill the active coordinator of an HA sandbox (coordinator, hot standby, worker behind an ENI proxy) and print {detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached}',
   )
-  .requiredOption(
-    '--sandbox',
-    'run against the local sandbox (moto + real Trino); on AWS see docs/failover.md',
-  )
+  .addOption(targetOption('sandbox'))
+  .addOption(targetOption('deployed'))
   .option('--json', 'print one JSON object', false)
   .option(
     '--probe-interval-ms <ms>',
-    'detector probe interval (detection window = 3 × this)',
+    'detector probe interval (detection window = 3 × this; --sandbox)',
     positiveInt,
     1000,
   )
   .addOption(drillLine())
-  .action(async (options: { json: boolean; probeIntervalMs: number; line: DrillLine }) => {
-    process.exitCode = await runFailoverSandboxDrill(options);
-  });
+  .option('--workers <n>', 'workers of the deployed worker group (--deployed)', positiveInt, 2)
+  .action(
+    async (options: {
+      json: boolean;
+      probeIntervalMs: number;
+      line: DrillLine;
+      deployed?: boolean;
+      workers: number;
+    }) => {
+      process.exitCode = options.deployed
+        ? await runDeployedDrill('failover', options)
+        : await runFailoverSandboxDrill(options);
+    },
+  );
 drill
   .command('query-logs')
   .description(
     'Run N real queries (some failing, one cancelled) with the HTTP event listener pointed at the ingest path; print {queriesRun, documentsFound, missing, duplicates, lagP99Ms}',
   )
-  .requiredOption('--sandbox', 'run against the local sandbox (moto + real Trino + real OpenSearch)')
+  .addOption(targetOption('sandbox'))
+  .addOption(targetOption('deployed'))
   .option('--json', 'print one JSON object', false)
   .option('--queries <n>', 'queries to run (at least 3)', positiveInt, 20)
-  .action(async (options: { json: boolean; queries: number }) => {
-    process.exitCode = await runQueryLogSandboxDrill(options);
+  .option('--workers <n>', 'workers of the deployed worker group (--deployed)', positiveInt, 2)
+  .action(async (options: { json: boolean; queries: number; deployed?: boolean; workers: number }) => {
+    process.exitCode = options.deployed
+      ? await runDeployedDrill('query-logs', options)
+      : await runQueryLogSandboxDrill(options);
   });
 
 await program.parseAsync(process.argv);

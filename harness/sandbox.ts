@@ -206,3 +206,34 @@ function render(snap: SandboxSnapshot): string {
   ];
   return lines.join('\n');
 }
+
+/**
+ * `sandbox --deployed`: the deployed topology (harness/cloud/: infra/ and the control plane deployed into the AWS
+ * emulator, the deployed zips under the Lambda runtime interface emulator, instances booting the AMI's path in
+ * network namespaces; needs root). With `once`, prints one snapshot of the serving cluster and takes everything
+ * down; otherwise prints one every `interval` seconds until Ctrl-C.
+ * @returns Process exit code: 0 when the topology came up and a snapshot was taken.
+ */
+export async function runDeployedSandbox(options: SandboxOptions): Promise<number> {
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr);
+  const { runDeployed } = await import('./cloud/deployed.ts');
+  const print = (snapshot: unknown) =>
+    stdout(options.json ? `${JSON.stringify(snapshot)}\n` : `${JSON.stringify(snapshot, null, 2)}\n`);
+  const result = await runDeployed({
+    drills: [],
+    workers: options.workers,
+    snapshot: options.once,
+    ...(options.once ? {} : { live: { intervalSeconds: options.interval, onSnapshot: print } }),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (result.error !== undefined) {
+    process.stderr.write(`sandbox --deployed: ${result.error}\n`);
+    return 1;
+  }
+  if (options.once) {
+    if (!result.snapshot) return 1;
+    print(result.snapshot);
+  }
+  return 0;
+}

@@ -129,3 +129,54 @@ export function runQueryLogSandboxDrill(options: { readonly json: boolean; reado
     (result) => result.missing === 0 && result.duplicates === 0,
   );
 }
+
+/** Options of {@link runDeployedDrill}. */
+export interface DeployedDrillCliOptions {
+  readonly json: boolean;
+  /** Workers the deployed worker group starts with. */
+  readonly workers: number;
+  /** Queries of the query-logs drill. */
+  readonly queries?: number;
+}
+
+/**
+ * Runs one drill on the deployed topology (harness/cloud/: the packaged stacks in the AWS emulator, the deployed
+ * zips under the Lambda runtime interface emulator, instances booting the AMI's path in network namespaces; needs
+ * root) and prints the drill's figures, as the `--sandbox` drills do.
+ * @returns Exit code: 0 when the drill met its goal (the same criteria as the `--sandbox` drill).
+ */
+export async function runDeployedDrill(
+  drill: 'failover' | 'scale-in' | 'query-logs',
+  options: DeployedDrillCliOptions,
+): Promise<number> {
+  const { runDeployed } = await import('../cloud/deployed.ts');
+  return printDrill(
+    options.json,
+    `drill: bringing up the deployed topology (stacks, zips, AMI boot path) for the ${drill} drill…`,
+    (log) =>
+      runDeployed({
+        drills: [drill],
+        workers: options.workers,
+        ...(options.queries === undefined ? {} : { queries: options.queries }),
+        log,
+      }),
+    (result) => result.drills[0]?.result ?? { error: result.error ?? 'the drill did not run' },
+    (result) => {
+      const record = result.drills[0];
+      if (result.error !== undefined || record === undefined) return false;
+      switch (record.drill) {
+        case 'failover':
+          return (
+            record.result.outcome === 'FAILED_OVER' &&
+            record.result.falseFailovers === 0 &&
+            record.result.enisAttached === 1 &&
+            record.result.queryAfterFailover === 'OK'
+          );
+        case 'scale-in':
+          return record.result.queriesFailed === 0 && record.result.lifecycleResult === 'CONTINUE';
+        case 'query-logs':
+          return record.result.missing === 0 && record.result.duplicates === 0;
+      }
+    },
+  );
+}
