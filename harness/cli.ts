@@ -146,6 +146,12 @@ drill
   )
   .addOption(drillLine())
   .option('--workers <n>', 'workers of the deployed worker group (--deployed)', positiveInt, 2)
+  .option(
+    '--repeat <n>',
+    'failovers in a row on one deployed topology, each of the coordinator the last one promoted (--deployed)',
+    positiveInt,
+    1,
+  )
   .action(
     async (options: {
       json: boolean;
@@ -153,6 +159,7 @@ drill
       line: DrillLine;
       deployed?: boolean;
       workers: number;
+      repeat: number;
     }) => {
       process.exitCode = options.deployed
         ? await runDeployedDrill('failover', options)

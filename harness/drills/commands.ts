@@ -7,9 +7,12 @@
  *   `{detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached, …}`.
  * - `drill query-logs --sandbox [--json] [--queries N]`: runs N real queries with the listener pointed at the
  *   ingest path and prints `{queriesRun, documentsFound, missing, duplicates, lagP99Ms}`.
+ * - `drill <name> --deployed [--json] [--repeat N]`: the same drill on the deployed topology (harness/cloud/), N
+ *   times in a row on one topology.
  *
  * @module
  */
+import type { DeployedDrillRecord } from '../cloud/deployed-types.ts';
 import type { HarnessLine } from '../cluster.ts';
 import { runFailoverDrillInSandbox } from './failover.ts';
 import { runQueryLogDrillInSandbox } from './query-logs.ts';
@@ -137,6 +140,8 @@ export interface DeployedDrillCliOptions {
   readonly workers: number;
   /** Queries of the query-logs drill. */
   readonly queries?: number;
+  /** Runs of the drill in a row on one topology (e.g. 10 failovers, each of the coordinator the last promoted). */
+  readonly repeat?: number;
 }
 
 /**
@@ -150,33 +155,42 @@ export async function runDeployedDrill(
   options: DeployedDrillCliOptions,
 ): Promise<number> {
   const { runDeployed } = await import('../cloud/deployed.ts');
+  const repeat = options.repeat ?? 1;
+  const passed = (record: DeployedDrillRecord): boolean => {
+    switch (record.drill) {
+      case 'failover':
+        return (
+          record.result.outcome === 'FAILED_OVER' &&
+          record.result.falseFailovers === 0 &&
+          record.result.enisAttached === 1 &&
+          record.result.queryAfterFailover === 'OK' &&
+          record.result.workersBackAfterMs !== null
+        );
+      case 'scale-in':
+        return record.result.queriesFailed === 0 && record.result.lifecycleResult === 'CONTINUE';
+      case 'query-logs':
+        return record.result.missing === 0 && record.result.duplicates === 0;
+    }
+  };
   return printDrill(
     options.json,
-    `drill: bringing up the deployed topology (stacks, zips, AMI boot path) for the ${drill} drill…`,
+    `drill: bringing up the deployed topology (stacks, zips, AMI boot path) for ${repeat} × the ${drill} drill…`,
     (log) =>
       runDeployed({
-        drills: [drill],
+        drills: Array.from({ length: repeat }, () => drill),
         workers: options.workers,
         ...(options.queries === undefined ? {} : { queries: options.queries }),
         log,
       }),
-    (result) => result.drills[0]?.result ?? { error: result.error ?? 'the drill did not run' },
     (result) => {
-      const record = result.drills[0];
-      if (result.error !== undefined || record === undefined) return false;
-      switch (record.drill) {
-        case 'failover':
-          return (
-            record.result.outcome === 'FAILED_OVER' &&
-            record.result.falseFailovers === 0 &&
-            record.result.enisAttached === 1 &&
-            record.result.queryAfterFailover === 'OK'
-          );
-        case 'scale-in':
-          return record.result.queriesFailed === 0 && record.result.lifecycleResult === 'CONTINUE';
-        case 'query-logs':
-          return record.result.missing === 0 && record.result.duplicates === 0;
-      }
+      if (repeat === 1) return result.drills[0]?.result ?? { error: result.error ?? 'the drill did not run' };
+      return {
+        runs: result.drills.map((record) => record.result),
+        passed: result.drills.filter(passed).length,
+        requested: repeat,
+        ...(result.error === undefined ? {} : { error: result.error }),
+      };
     },
+    (result) => result.error === undefined && result.drills.length === repeat && result.drills.every(passed),
   );
 }
