@@ -6,6 +6,8 @@
  *
  * @module
  */
+
+import { readFile } from 'node:fs/promises';
 import {
   AutoScalingClient,
   type AutoScalingGroup,
@@ -18,6 +20,9 @@ import { TrinoClient } from '../../lib/trino/client.ts';
 import type { BootedInstance } from './instance.ts';
 import type { ExecutionRecord } from './states-service.ts';
 import { type DeployedTopology, DRILL_USER } from './topology.ts';
+
+/** Where the AMI's Trino writes its server log (log.path) and the CloudWatch agent reads it (packer/files). */
+const SERVER_LOG = '/var/lib/trino/data/var/log/server.log';
 
 /** A log line sink. */
 type Log = (line: string) => void;
@@ -35,6 +40,11 @@ export interface ClusterReady {
   readonly coordinators: readonly string[];
   /** ms from the call to ready. */
   readonly waitedMs: number;
+  /**
+   * Size of each booted node's Trino server log where the CloudWatch agent reads it
+   * (`/var/lib/trino/data/var/log/server.log`), bytes; `null` when it is missing.
+   */
+  readonly serverLogBytes: Readonly<Record<string, number | null>>;
 }
 
 /** Reads of the topology's emulator and coordinator that the drills share. */
@@ -217,12 +227,20 @@ export async function waitForCluster(
       trinoUp.every(Boolean)
     ) {
       options.log(`drill: cluster ready after ${Math.round((Date.now() - started) / 1000)} s: ${last}`);
+      const serverLogBytes: Record<string, number | null> = {};
+      for (const [id, instance] of probe.topology.instances) {
+        const stat = await instance
+          .exec(['stat', '-L', '-c', '%s', SERVER_LOG], { timeoutMs: 10_000 })
+          .catch(() => undefined);
+        serverLogBytes[id] = stat?.code === 0 ? Number(stat.stdout.trim()) : null;
+      }
       return {
         activeInstanceId: attachment.instanceId,
         attachmentId: attachment.attachmentId,
         workers,
         coordinators,
         waitedMs: Date.now() - started,
+        serverLogBytes,
       };
     }
     if (Date.now() > deadline) throw new Error(`the cluster did not come up: ${last}`);
@@ -424,8 +442,15 @@ export interface DeployedScaleInResult {
   readonly terminationPolicyAnswered: boolean;
   /** The drain execution's status. */
   readonly drainExecutionStatus: string | undefined;
-  /** The worker's namespace went away (the instance terminated after the action). */
+  /** The worker's instance left the topology (terminated after the action). */
   readonly workerExited: boolean;
+  /**
+   * Trino on the drained worker exited by itself with code 0 (the graceful shutdown: SHUTTING_DOWN, tasks done,
+   * exit) and was never killed, per its instance's journal.
+   */
+  readonly workerExitedGracefully: boolean;
+  /** The drained worker's `trino.service` journal lines from the scale-in on. */
+  readonly workerJournal: readonly string[];
   /** Workers the coordinator reported after capacity was restored. */
   readonly workersAfterRestore: number | undefined;
   readonly timeline: readonly { readonly afterMs: number; readonly event: string }[];
@@ -468,6 +493,15 @@ export async function runDeployedScaleInDrill(
       mark(`the query running during the drain FAILED: ${String(error)}`);
     });
   await sleep(3_000);
+  // The workers as booted, to read the drained one's journal after it is gone.
+  const workerGroup = await probe.group(probe.workerGroup);
+  const workersBefore = new Map(
+    (workerGroup.Instances ?? []).flatMap((i) => {
+      const booted = i.InstanceId ? probe.topology.instances.get(i.InstanceId) : undefined;
+      return booted && i.InstanceId ? [[i.InstanceId, booted] as const] : [];
+    }),
+  );
+  const journalFrom = new Date().toISOString();
   await setWorkerCapacity(probe, options.workers - 1);
   mark(`worker group desired capacity ${options.workers} → ${options.workers - 1}`);
 
@@ -492,6 +526,15 @@ export async function runDeployedScaleInDrill(
     await sleep(500);
   }
   await query;
+  const journalFile = instanceId ? workersBefore.get(instanceId)?.journalFile : undefined;
+  const workerJournal = journalFile
+    ? (await readFile(journalFile, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => line.includes('trino.service') && line.slice(0, 24) >= journalFrom)
+    : [];
+  const workerExitedGracefully =
+    workerJournal.some((line) => line.endsWith('main process exited, code 0')) &&
+    !workerJournal.some((line) => /Killing|signal SIGKILL|timed out/.test(line));
   const policyCalls = lifecycle.policyCalls.slice(policyCallsBefore);
   const drain = probe.topology.states
     .executions()
@@ -521,6 +564,8 @@ export async function runDeployedScaleInDrill(
     terminationPolicyAnswered: policyCalls.some((c) => c.fallbackReason === undefined && c.chosen.length > 0),
     drainExecutionStatus: drainExecution?.status,
     workerExited,
+    workerExitedGracefully,
+    workerJournal,
     workersAfterRestore,
     timeline,
   };

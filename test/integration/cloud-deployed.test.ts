@@ -57,10 +57,14 @@ describe('the deployed topology', () => {
     process.stderr.write(`deployed topology: ${JSON.stringify(result, null, 2)}\n`);
     if (result.error) process.stderr.write(`${lines.slice(-200).join('\n')}\n`);
     expect(result.error).toBeUndefined();
+    // Every node booted from the AMI path writes its server log where the CloudWatch agent reads it.
+    const logs = Object.values(result.ready?.serverLogBytes ?? {});
+    expect(logs.length).toBeGreaterThanOrEqual(4);
+    for (const bytes of logs) expect(bytes).toBeGreaterThan(0);
 
-    const logs = queryLogsAt(result, 0);
-    expect(logs).toMatchObject({ missing: 0, duplicates: 0 });
-    expect(logs.documentsFound).toBe(logs.queriesRun);
+    const queryLogs = queryLogsAt(result, 0);
+    expect(queryLogs).toMatchObject({ missing: 0, duplicates: 0 });
+    expect(queryLogs.documentsFound).toBe(queryLogs.queriesRun);
 
     const scaleIn = scaleInAt(result, 1);
     expect(scaleIn).toMatchObject({
@@ -70,6 +74,7 @@ describe('the deployed topology', () => {
       terminationPolicyAnswered: true,
       drainExecutionStatus: 'SUCCEEDED',
       workerExited: true,
+      workerExitedGracefully: true,
       workersAfterRestore: 2,
     });
 
