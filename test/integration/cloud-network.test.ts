@@ -662,6 +662,16 @@ describe('IMDSv2 inside the instance namespace (imds.ts)', () => {
 
   it('answers the current ENI attachments, so the moved ENI shows on its new holder only', async () => {
     const token = await imdsToken(nsOf(ids.coordB));
+    // IMDS answers from a snapshot it refreshes every second (imds.ts), like EC2's metadata, which also shows an
+    // attachment change after a moment: wait (bounded) for the move.
+    await waitUntil(
+      "the moved ENI in the new holder's metadata",
+      async () =>
+        (await imdsGet(nsOf(ids.coordB), '/latest/meta-data/network/interfaces/macs/', token)).body
+          .split('\n')
+          .includes(`${eniMac}/`),
+      5_000,
+    );
     const macs = (
       await imdsGet(nsOf(ids.coordB), '/latest/meta-data/network/interfaces/macs/', token)
     ).body.split('\n');
