@@ -65,7 +65,18 @@ describe('the built operator CLI', () => {
     const { stdout } = await run(process.execPath, [outfile, '--help']);
     expect(stdout).toContain('Usage: trino-sentinel');
     expect(stdout).toMatch(/^\s+drain \[options\] <instance-id>/m);
-    expect(stdout).not.toMatch(/sandbox|drill/);
+    expect(stdout).toMatch(/^\s+sandbox \[args\.\.\.\]\s+Development checkout only/m);
+    expect(stdout).toMatch(/^\s+drill \[args\.\.\.\]\s+Development checkout only/m);
+  });
+
+  it('says where to run drills when it is not in a development checkout (it never bundles the harness)', async () => {
+    await buildCli(outfile);
+    const failed = await run(process.execPath, [outfile, 'drill', 'failover', '--deployed']).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('trino-sentinel drill: a development command; run it from a checkout after npm ci');
   });
 
   it('refuses an instance id that is not one, before any AWS call', async () => {
