@@ -1,21 +1,30 @@
 /**
- * `npm run bench`: figures, not pass/fail. Per function: bundle size (KB, from esbuild's metafile, with the
- * same options as serverless.yml: ESM, minified, node22, `@aws-sdk/*` external since the Lambda runtime ships
- * SDK v3) and module init time (ms, median of N cold imports, each in a fresh Node process). Then one metrics
- * cycle's duration against the sandbox (moto + a real secure Trino), median of several cycles.
+ * `npm run bench`: figures, not pass/fail; each figure carries its goal. Per function: bundle size (KB, from esbuild's
+ * metafile, with the options of scripts/functions.ts = serverless.yml's `custom.esbuild`: ESM, minified, node22,
+ * `@aws-sdk/*` external since the Lambda runtime ships SDK v3), its largest inputs, and module init time (ms, median
+ * of N cold imports, each in a fresh Node process, with how busy the machine's cores were meanwhile);
+ * `failover.coldPathInitMs` (cold inits on the failover path as deployed: coordinatorHealth + the one
+ * coordinatorFailover function).
+ *
+ * Against moto and the scale double (harness/scale-double.ts: recorded Trino 476 responses multiplied to N workers):
+ * `metricsCycle500` (bench/metrics-cycle-scale.ts), `terminationPolicy1000` (bench/termination-policy.ts) and the
+ * measurements behind `cost` (bench/cost-bench.ts, prices in bench/prices.ts, docs/cost.md).
  *
  * Flags: `--json` (one JSON object on stdout), `--runs N` (cold imports per function, default 7),
- * `--no-sandbox` (skip the figures that need Trino). With the sandbox it also runs one scale-in drill for the
- * drain figures (bench/drain.ts), 5 failover drills for the failover overhead (bench/failover.ts), and the
- * query-log shipper throughput and end-to-end lag (bench/query-logs.ts).
+ * `--no-sandbox` (skip the figures that need a real Trino / OpenSearch). With the sandbox it also measures one
+ * metrics cycle against a real secure Trino (bench/metrics-cycle.ts), runs one scale-in drill for the drain figures
+ * (bench/drain.ts), 5 failover drills for the failover overhead (bench/failover.ts), and the query-log shipper
+ * throughput and end-to-end lag (bench/query-logs.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
-import { REPO_ROOT } from '../harness/moto.ts';
+import { build, type Metafile } from 'esbuild';
+import { REPO_ROOT, startMoto } from '../harness/moto.ts';
 import { BUNDLE_OPTIONS, FUNCTIONS } from '../scripts/functions.ts';
+import { median } from './figures.ts';
+import { type MachineLoad, measureLoad } from './machine.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -23,14 +32,8 @@ const withSandbox = !args.includes('--no-sandbox');
 const runsIndex = args.indexOf('--runs');
 const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const value =
-    sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
-  return Math.round(value * 10) / 10;
-}
+// Handlers run in this process for the moto figures: their logs would drown the figures.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 async function coldImportMs(file: string): Promise<number> {
   const script = `const t=performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now()-t));`;
@@ -41,28 +44,81 @@ async function coldImportMs(file: string): Promise<number> {
   return Number(stdout);
 }
 
+/** Bytes in the bundle by package (or first two path segments of our own code), largest first. */
+function largestInputs(metafile: Metafile | undefined, top = 6): { input: string; kb: number }[] {
+  const byInput = new Map<string, number>();
+  for (const output of Object.values(metafile?.outputs ?? {})) {
+    for (const [file, info] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+      const key = pkg ?? file.split('/').slice(0, 2).join('/');
+      byInput.set(key, (byInput.get(key) ?? 0) + info.bytesInOutput);
+    }
+  }
+  return [...byInput]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([input, bytes]) => ({ input, kb: Math.round((bytes / 1024) * 10) / 10 }));
+}
+
 const outDir = path.join(REPO_ROOT, '.esbuild', 'bench');
 await rm(outDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
 
-const functions: Record<string, { bundleKB: number; initMs: number; initRunsMs: number[] }> = {};
+interface FunctionFigures {
+  bundleKB: number;
+  initMs: number;
+  initRunsMs: number[];
+  machine: MachineLoad;
+  largestInputs: { input: string; kb: number }[];
+}
+const functions: Record<string, FunctionFigures> = {};
 for (const [name, entry] of Object.entries(FUNCTIONS)) {
   const outfile = path.join(outDir, `${name}.mjs`);
   const result = await build({ ...BUNDLE_OPTIONS, entryPoints: [path.join(REPO_ROOT, entry)], outfile });
   const bytes = Object.values(result.metafile?.outputs ?? {}).reduce((sum, output) => sum + output.bytes, 0);
   const samples: number[] = [];
+  const window = measureLoad();
   for (let i = 0; i < runs; i += 1) samples.push(await coldImportMs(outfile));
-  functions[name] = {
+  const figures: FunctionFigures = {
     bundleKB: Math.round((bytes / 1024) * 10) / 10,
     initMs: median(samples),
     initRunsMs: samples.map((s) => Math.round(s * 10) / 10),
+    machine: window(),
+    largestInputs: largestInputs(result.metafile),
   };
+  functions[name] = figures;
   log(
-    `${name.padEnd(20)} bundle ${functions[name].bundleKB} KB   init ${functions[name].initMs} ms (median of ${runs})`,
+    `${name.padEnd(20)} bundle ${figures.bundleKB} KB   init ${figures.initMs} ms (median of ${runs}; ` +
+      `${figures.machine.busyCores ?? '?'} of ${figures.machine.cores} cores busy meanwhile)`,
   );
 }
+log(
+  `queryLogShip largest inputs: ${(functions.queryLogShip?.largestInputs ?? []).map((i) => `${i.input} ${i.kb} KB`).join(', ')}`,
+);
 
-const report: Record<string, unknown> = { functions, goals: { bundleKB: 300, initMs: 150 } };
+const initOf = (name: string) => functions[name]?.initMs ?? 0;
+/** As deployed: the health detector's container, then the ONE failover function (all its Task states). */
+const coldPath = ['coordinatorHealth', 'coordinatorFailover'];
+const coldPathInitMs = Math.round(coldPath.reduce((sum, name) => sum + initOf(name), 0) * 10) / 10;
+log(`failover cold path   ${coldPathInitMs} ms of cold init (${coldPath.join(' + ')})`);
+
+const report: Record<string, unknown> = {
+  functions,
+  goals: { queryLogShipBundleKB: 300, initMs: 150, coldPathInitMs: 1000 },
+};
+const failover: Record<string, unknown> = { coldPathInitMs, coldPath };
+report.failover = failover;
+
+const moto = await startMoto();
+try {
+  const { metricsCycleScaleBench } = await import('./metrics-cycle-scale.ts');
+  const metricsCycle500 = await metricsCycleScaleBench(moto, log);
+  report.metricsCycle500 = metricsCycle500;
+  const { terminationPolicyBench } = await import('./termination-policy.ts');
+  report.terminationPolicy1000 = await terminationPolicyBench(moto, log);
+} finally {
+  await moto.stop();
+}
 
 if (withSandbox) {
   const { metricsCycleBench } = await import('./metrics-cycle.ts');
@@ -70,7 +126,7 @@ if (withSandbox) {
   const { drainBench } = await import('./drain.ts');
   report.drain = await drainBench(log);
   const { failoverBench } = await import('./failover.ts');
-  report.failover = await failoverBench(log);
+  Object.assign(failover, await failoverBench(log));
   const { queryLogBench } = await import('./query-logs.ts');
   report.queryLogs = await queryLogBench(log);
 }
