@@ -13,7 +13,7 @@
  * | `coordinator-v1-node.json` | `GET /v1/node` (coordinator, MANAGEMENT_READ) |
  * | `coordinator-v1-query.json` | `GET /v1/query` (coordinator, AUTHENTICATED_USER) |
  * | `coordinator-jmx-ClusterMemoryManager.json` | `GET /v1/jmx/mbean/trino.memory:name=ClusterMemoryManager` |
- * | `worker-v1-info.json`, `worker-v1-status.json` | `GET /v1/info`, `GET /v1/status` (worker, PUBLIC) |
+ * | `worker-v1-info.json`, `worker-v1-status.json`, `worker-v1-info-state.json` | `GET /v1/info`, `/v1/status`, `/v1/info/state` (worker, PUBLIC) |
  * | `coordinator-v1-statement-task-load.json` | every page of `POST /v1/statement` + `GET nextUri` of the termination policy's `TASK_LOAD_SQL` |
  *
  * plus `recording.json` (version, date, cluster shape, the request of each file). Test infrastructure only.
@@ -66,6 +66,7 @@ try {
     'coordinator-jmx-ClusterMemoryManager.json': `GET ${coordinator}/v1/jmx/mbean/${CLUSTER_MEMORY_MBEAN}`,
     'worker-v1-info.json': `GET ${worker}/v1/info`,
     'worker-v1-status.json': `GET ${worker}/v1/status`,
+    'worker-v1-info-state.json': `GET ${worker}/v1/info/state`,
   };
   for (const [file, request] of Object.entries(files)) {
     const url = request.slice('GET '.length);

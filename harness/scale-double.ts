@@ -4,7 +4,7 @@
  * A real Trino of 500 workers cannot run on this machine, so this small loopback HTTP server serves the responses
  * **recorded from a real Trino** (harness/record-scale-fixtures.ts → `test/fixtures/trino-<version>/scale-double/`)
  * multiplied to N workers: the coordinator's `GET /v1/node` lists N workers, and each worker is its own loopback
- * listener answering `GET /v1/status` and `GET /v1/info` with the recorded worker body. Only identities are rewritten
+ * listener answering `GET /v1/status`, `/v1/info` and `/v1/info/state` with the recorded worker bodies. Only identities are rewritten
  * (the node list's `uri`, each worker's `nodeId`, the statement protocol's `nextUri`/`infoUri` and its rows); every
  * other value is the recorded one. Each answer waits `latencyMs` (default 2 ms), a stand-in for the network and the
  * JVM's handling time. Plain HTTP, no authentication (workers serve plain HTTP in production too; a coordinator
@@ -12,7 +12,7 @@
  *
  * Served paths — coordinator: `GET /v1/info`, `/v1/node`, `/v1/query`, `/v1/jmx/mbean/<ClusterMemoryManager>`,
  * `POST /v1/statement` (then `GET /scale-double/statement/<n>`: the recorded pages of the termination policy's task
- * load query, with one row per configured worker URI); workers: `GET /v1/status`, `GET /v1/info`. Anything else: 404.
+ * load query, with one row per configured worker URI); workers: `GET /v1/status`, `GET /v1/info`, `GET /v1/info/state`. Anything else: 404.
  *
  * @module
  */
@@ -35,6 +35,7 @@ export interface ScaleFixtures {
   readonly queries: string;
   readonly memoryMBean: string;
   readonly workerInfo: string;
+  readonly workerState: string;
   readonly workerStatus: Record<string, unknown>;
   /** Pages of `POST /v1/statement` + `GET nextUri` for the termination policy's `TASK_LOAD_SQL`. */
   readonly statementPages: readonly Record<string, unknown>[];
@@ -56,6 +57,7 @@ export function loadScaleFixtures(version = '476'): ScaleFixtures {
     queries: text('coordinator-v1-query.json'),
     memoryMBean: text('coordinator-jmx-ClusterMemoryManager.json'),
     workerInfo: text('worker-v1-info.json'),
+    workerState: text('worker-v1-info-state.json'),
     workerStatus: asRecord(json('worker-v1-status.json'), 'worker-v1-status.json'),
     statementPages: asRecords(
       json('coordinator-v1-statement-task-load.json'),
@@ -223,6 +225,9 @@ export async function startScaleDouble(options: ScaleDoubleOptions): Promise<Sca
         } else if (route === '/v1/info') {
           count('worker GET /v1/info');
           answer(res, 200, fixtures.workerInfo);
+        } else if (route === '/v1/info/state') {
+          count('worker GET /v1/info/state');
+          answer(res, 200, fixtures.workerState);
         } else {
           count('worker other');
           answer(res, 404, '{"error":"not served by the scale double"}');
