@@ -38,6 +38,9 @@ export interface CycleAtSize {
 
 /** Result of {@link metricsCycleScaleBench}. */
 export interface MetricsCycleScaleFigures extends CycleAtSize {
+  /** Sink and metric set measured (`put-metric-data`, `full` unless overridden). */
+  readonly sink: string;
+  readonly metricSet: string;
   readonly double: string;
   readonly trinoVersion: string;
   readonly latencyMs: number;
@@ -71,17 +74,25 @@ export async function metricsCycleScaleBench(
   let label = '';
   let version = '';
   let concurrency = 0;
+  let sink = '';
+  let metricSet = '';
   for (const workers of sizes) {
     const double = await startScaleDouble({ workers, latencyMs: options.latencyMs ?? 2 });
     label = double.label;
     version = double.trinoVersion;
     try {
+      // PutMetricData (the figure counts its calls against moto) and the full metric set: the worst case. The
+      // default sink (EMF) makes no call at all.
       const config = loadConfig(MetricsEnvSchema, {
         CLUSTER_NAME: `bench-scale-${workers}`,
         TRINO_URL: double.coordinatorUrl,
+        METRICS_SINK: 'put-metric-data',
+        METRICS_SET: 'full',
         ...options.env,
       });
       concurrency = config.WORKER_STATUS_CONCURRENCY;
+      sink = config.METRICS_SINK;
+      metricSet = config.METRICS_SET;
       const cloudwatch = new CloudWatchClient(moto.clientConfig);
       const calls = countCalls(cloudwatch);
       const deps: MetricsDeps = { config, cloudwatch, trino: lazyTrinoClient(config), now: () => Date.now() };
@@ -121,6 +132,8 @@ export async function metricsCycleScaleBench(
   if (smallest === undefined || largest === undefined) throw new Error('no size measured');
   return {
     ...largest,
+    sink,
+    metricSet,
     double: label,
     trinoVersion: version,
     latencyMs: options.latencyMs ?? 2,
