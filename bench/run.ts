@@ -6,9 +6,10 @@
  * `failover.coldPathInitMs` (cold inits on the failover path as deployed: coordinatorHealth + the one
  * coordinatorFailover function).
  *
- * Against moto and the scale double (harness/scale-double.ts: recorded Trino 476 responses multiplied to N workers):
- * `metricsCycle500` (bench/metrics-cycle-scale.ts), `terminationPolicy1000` (bench/termination-policy.ts) and the
- * measurements behind `cost` (bench/cost-bench.ts, prices in bench/prices.ts, docs/cost.md).
+ * Against moto and the scale double (harness/scale-double.ts: recorded Trino 476 responses multiplied to N workers),
+ * with or without the sandbox: `metricsCycle500` (bench/metrics-cycle-scale.ts), `terminationPolicy1000`
+ * (bench/termination-policy.ts) and `cost` (bench/cost-bench.ts, prices in bench/prices.ts, docs/cost.md; it uses
+ * the sandbox's drain and shipper figures when the sandbox ran).
  *
  * Flags: `--json` (one JSON object on stdout), `--runs N` (cold imports per function, default 7),
  * `--no-sandbox` (skip the figures that need a real Trino / OpenSearch). With the sandbox it also measures one
@@ -109,17 +110,6 @@ const report: Record<string, unknown> = {
 const failover: Record<string, unknown> = { coldPathInitMs, coldPath };
 report.failover = failover;
 
-const moto = await startMoto();
-try {
-  const { metricsCycleScaleBench } = await import('./metrics-cycle-scale.ts');
-  const metricsCycle500 = await metricsCycleScaleBench(moto, log);
-  report.metricsCycle500 = metricsCycle500;
-  const { terminationPolicyBench } = await import('./termination-policy.ts');
-  report.terminationPolicy1000 = await terminationPolicyBench(moto, log);
-} finally {
-  await moto.stop();
-}
-
 if (withSandbox) {
   const { metricsCycleBench } = await import('./metrics-cycle.ts');
   report.metricsCycle = await metricsCycleBench(log);
@@ -129,6 +119,29 @@ if (withSandbox) {
   Object.assign(failover, await failoverBench(log));
   const { queryLogBench } = await import('./query-logs.ts');
   report.queryLogs = await queryLogBench(log);
+}
+
+const moto = await startMoto();
+try {
+  const { metricsCycleScaleBench } = await import('./metrics-cycle-scale.ts');
+  report.metricsCycle500 = await metricsCycleScaleBench(moto, log);
+  const { terminationPolicyBench } = await import('./termination-policy.ts');
+  report.terminationPolicy1000 = await terminationPolicyBench(moto, log);
+  const { costBench } = await import('./cost-bench.ts');
+  const drain = report.drain as { transitionsPerCheck?: number } | undefined;
+  const queryLogs = report.queryLogs as { shipperEventsPerSecond?: number } | undefined;
+  report.cost = await costBench(moto, log, {
+    sandbox: {
+      ...(drain?.transitionsPerCheck === undefined
+        ? {}
+        : { drainTransitionsPerCheck: drain.transitionsPerCheck }),
+      ...(queryLogs?.shipperEventsPerSecond === undefined
+        ? {}
+        : { shipperEventsPerSecond: queryLogs.shipperEventsPerSecond }),
+    },
+  });
+} finally {
+  await moto.stop();
 }
 
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
