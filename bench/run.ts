@@ -36,13 +36,20 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // Handlers run in this process for the moto figures: their logs would drown the figures.
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
-async function coldImportMs(file: string): Promise<number> {
-  const script = `const t=performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now()-t));`;
+/**
+ * One cold import of a bundle in a fresh Node process: wall-clock ms (what a cold start waits) and the CPU ms the
+ * process spent meanwhile (user + system: what it costs on an idle core, far less sensitive to other load).
+ */
+async function coldImport(file: string): Promise<{ ms: number; cpuMs: number }> {
+  const script = `const c=process.cpuUsage(); const t=performance.now(); await import(${JSON.stringify(file)}); const u=process.cpuUsage(c); process.stdout.write(JSON.stringify({ms:performance.now()-t,cpuMs:(u.user+u.system)/1000}));`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
   });
-  return Number(stdout);
+  const parsed: unknown = JSON.parse(stdout);
+  const field = (name: string) =>
+    typeof parsed === 'object' && parsed !== null && name in parsed ? Number(Reflect.get(parsed, name)) : NaN;
+  return { ms: field('ms'), cpuMs: field('cpuMs') };
 }
 
 /** Bytes in the bundle by package (or first two path segments of our own code), largest first. */
@@ -67,8 +74,11 @@ await mkdir(outDir, { recursive: true });
 
 interface FunctionFigures {
   bundleKB: number;
+  /** Median wall-clock ms of a cold import (the figure the goal is about). */
   initMs: number;
   initRunsMs: number[];
+  /** Median CPU ms of the same imports (user + system of the importing process). */
+  initCpuMs: number;
   machine: MachineLoad;
   largestInputs: { input: string; kb: number }[];
 }
@@ -77,19 +87,20 @@ for (const [name, entry] of Object.entries(FUNCTIONS)) {
   const outfile = path.join(outDir, `${name}.mjs`);
   const result = await build({ ...BUNDLE_OPTIONS, entryPoints: [path.join(REPO_ROOT, entry)], outfile });
   const bytes = Object.values(result.metafile?.outputs ?? {}).reduce((sum, output) => sum + output.bytes, 0);
-  const samples: number[] = [];
+  const samples: { ms: number; cpuMs: number }[] = [];
   const window = measureLoad();
-  for (let i = 0; i < runs; i += 1) samples.push(await coldImportMs(outfile));
+  for (let i = 0; i < runs; i += 1) samples.push(await coldImport(outfile));
   const figures: FunctionFigures = {
     bundleKB: Math.round((bytes / 1024) * 10) / 10,
-    initMs: median(samples),
-    initRunsMs: samples.map((s) => Math.round(s * 10) / 10),
+    initMs: median(samples.map((s) => s.ms)),
+    initRunsMs: samples.map((s) => Math.round(s.ms * 10) / 10),
+    initCpuMs: median(samples.map((s) => s.cpuMs)),
     machine: window(),
     largestInputs: largestInputs(result.metafile),
   };
   functions[name] = figures;
   log(
-    `${name.padEnd(20)} bundle ${figures.bundleKB} KB   init ${figures.initMs} ms (median of ${runs}; ` +
+    `${name.padEnd(20)} bundle ${figures.bundleKB} KB   init ${figures.initMs} ms, ${figures.initCpuMs} ms CPU (median of ${runs}; ` +
       `${figures.machine.busyCores ?? '?'} of ${figures.machine.cores} cores busy meanwhile)`,
   );
 }
@@ -101,13 +112,17 @@ const initOf = (name: string) => functions[name]?.initMs ?? 0;
 /** As deployed: the health detector's container, then the ONE failover function (all its Task states). */
 const coldPath = ['coordinatorHealth', 'coordinatorFailover'];
 const coldPathInitMs = Math.round(coldPath.reduce((sum, name) => sum + initOf(name), 0) * 10) / 10;
-log(`failover cold path   ${coldPathInitMs} ms of cold init (${coldPath.join(' + ')})`);
+const coldPathInitCpuMs =
+  Math.round(coldPath.reduce((sum, name) => sum + (functions[name]?.initCpuMs ?? 0), 0) * 10) / 10;
+log(
+  `failover cold path   ${coldPathInitMs} ms of cold init, ${coldPathInitCpuMs} ms CPU (${coldPath.join(' + ')}, each once)`,
+);
 
 const report: Record<string, unknown> = {
   functions,
   goals: { queryLogShipBundleKB: 300, initMs: 150, coldPathInitMs: 1000 },
 };
-const failover: Record<string, unknown> = { coldPathInitMs, coldPath };
+const failover: Record<string, unknown> = { coldPathInitMs, coldPathInitCpuMs, coldPath };
 report.failover = failover;
 
 if (withSandbox) {
