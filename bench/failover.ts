@@ -26,6 +26,27 @@ function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 0 ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : (sorted[mid] ?? 0);
 }
 
+/**
+ * Starts the replacement standby; moto answers `ResourceContention` to AttachInstances while the fenced
+ * coordinator's termination is still being processed in its group (seen on a loaded machine): wait and retry.
+ */
+async function addStandbyRetrying(
+  ha: Awaited<ReturnType<typeof startHaSandbox>>,
+  log: (line: string) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await ha.addStandby();
+      return;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (attempt >= 5 || !/ResourceContention/.test(name)) throw error;
+      log(`failover bench: addStandby answered ${name}, retrying (${attempt}/5)`);
+      await new Promise((resolve) => setTimeout(resolve, 3_000 * attempt));
+    }
+  }
+}
+
 /** Runs `drills` failovers (default 5) and derives the figures. */
 export async function failoverBench(log: (line: string) => void, drills = 5): Promise<FailoverFigures> {
   const moto = await startMoto();
@@ -39,7 +60,7 @@ export async function failoverBench(log: (line: string) => void, drills = 5): Pr
         log(
           `failover drill ${i + 1}/${drills}: detected ${result.detectedAfterMs} ms, serving ${result.servingAfterMs} ms, workers back ${result.workersBackAfterMs} ms, overhead ${result.controlPlaneOverheadMs} ms (${result.outcome})`,
         );
-        if (i + 1 < drills) await ha.addStandby();
+        if (i + 1 < drills) await addStandbyRetrying(ha, log);
       }
       const numbers = (pick: (r: FailoverDrillResult) => number | null) =>
         results.map(pick).filter((v): v is number => v !== null);

@@ -125,36 +125,51 @@ const report: Record<string, unknown> = {
 const failover: Record<string, unknown> = { coldPathInitMs, coldPathInitCpuMs, coldPath };
 report.failover = failover;
 
+/** Runs one figure; a failure is reported in the figure (`{ error }`) instead of ending the bench. */
+async function figure<T>(name: string, run: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await run();
+  } catch (error) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    log(`${name}: FAILED ${text}`);
+    return { error: text };
+  }
+}
+
 if (withSandbox) {
   const { metricsCycleBench } = await import('./metrics-cycle.ts');
-  report.metricsCycle = await metricsCycleBench(log);
+  report.metricsCycle = await figure('metricsCycle', () => metricsCycleBench(log));
   const { drainBench } = await import('./drain.ts');
-  report.drain = await drainBench(log);
+  report.drain = await figure('drain', () => drainBench(log));
   const { failoverBench } = await import('./failover.ts');
-  Object.assign(failover, await failoverBench(log));
+  Object.assign(failover, await figure('failover', () => failoverBench(log)));
   const { queryLogBench } = await import('./query-logs.ts');
-  report.queryLogs = await queryLogBench(log);
+  report.queryLogs = await figure('queryLogs', () => queryLogBench(log));
 }
 
 const moto = await startMoto();
 try {
   const { metricsCycleScaleBench } = await import('./metrics-cycle-scale.ts');
-  report.metricsCycle500 = await metricsCycleScaleBench(moto, log);
+  report.metricsCycle500 = await figure('metricsCycle500', () => metricsCycleScaleBench(moto, log));
   const { terminationPolicyBench } = await import('./termination-policy.ts');
-  report.terminationPolicy1000 = await terminationPolicyBench(moto, log);
+  report.terminationPolicy1000 = await figure('terminationPolicy1000', () =>
+    terminationPolicyBench(moto, log),
+  );
   const { costBench } = await import('./cost-bench.ts');
   const drain = report.drain as { transitionsPerCheck?: number } | undefined;
   const queryLogs = report.queryLogs as { shipperEventsPerSecond?: number } | undefined;
-  report.cost = await costBench(moto, log, {
-    sandbox: {
-      ...(drain?.transitionsPerCheck === undefined
-        ? {}
-        : { drainTransitionsPerCheck: drain.transitionsPerCheck }),
-      ...(queryLogs?.shipperEventsPerSecond === undefined
-        ? {}
-        : { shipperEventsPerSecond: queryLogs.shipperEventsPerSecond }),
-    },
-  });
+  report.cost = await figure('cost', () =>
+    costBench(moto, log, {
+      sandbox: {
+        ...(drain?.transitionsPerCheck === undefined
+          ? {}
+          : { drainTransitionsPerCheck: drain.transitionsPerCheck }),
+        ...(queryLogs?.shipperEventsPerSecond === undefined
+          ? {}
+          : { shipperEventsPerSecond: queryLogs.shipperEventsPerSecond }),
+      },
+    }),
+  );
 } finally {
   await moto.stop();
 }
