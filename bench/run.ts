@@ -33,6 +33,13 @@ const withSandbox = !args.includes('--no-sandbox');
 const runsIndex = args.indexOf('--runs');
 const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
 const log = (line: string) => process.stderr.write(`${line}\n`);
+// With --json, stdout carries the one JSON object only: anything else written there meanwhile (EMF lines of
+// the query-log drill's ingest, a handler's log line) goes to stderr.
+const writeStdout = process.stdout.write.bind(process.stdout);
+if (json) {
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    process.stderr.write(chunk, ...rest)) as typeof process.stdout.write;
+}
 // Handlers run in this process for the moto figures: their logs would drown the figures.
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -174,5 +181,5 @@ try {
   await moto.stop();
 }
 
-if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+if (json) writeStdout(`${JSON.stringify(report)}\n`);
 else log(JSON.stringify(report, null, 2));
