@@ -68,6 +68,8 @@ export async function queryLogBench(
       SEARCH_ENDPOINT: engine.url,
       QUERY_LOG_INDEX_PREFIX: 'bench-queries',
       QUERY_LOG_DLQ_URL: `${moto.endpoint}/123456789012/bench-dlq`,
+      // EMF lines would land in the bench's JSON on stdout.
+      METRICS_SINK: 'put-metric-data',
     });
     const sink = await sinkFromConfig(config);
     const deps = {

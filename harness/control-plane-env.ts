@@ -42,6 +42,10 @@ export async function controlPlaneEnv(
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     CLUSTER_NAME: clusterName,
     METRICS_NAMESPACE: 'Trino',
+    // moto stores PutMetricData but cannot extract EMF from logs: the harness publishes with PutMetricData, and
+    // the full metric set, so tests read every value back (the EMF default is tested on its own).
+    METRICS_SINK: 'put-metric-data',
+    METRICS_SET: 'full',
     TRINO_URL: cluster.coordinatorUrl,
     TRINO_USER: cluster.user,
     TRINO_FLAVOR: cluster.flavor ?? 'trino',

@@ -99,6 +99,8 @@ export async function startQueryLogPipeline(options: {
     QUERY_LOG_MAX_ATTEMPTS: String(options.maxAttempts ?? 5),
     QUERY_LOG_DLQ_URL: dlqUrl,
     SEARCH_TIMEOUT_MS: '10000',
+    // The harness publishes to moto's CloudWatch (which cannot extract EMF), as harness/control-plane-env.ts does.
+    METRICS_SINK: 'put-metric-data',
     ...(options.sqlMaxLength === undefined ? {} : { QUERY_LOG_SQL_MAX_LENGTH: String(options.sqlMaxLength) }),
   });
   const sink = await sinkFromConfig(shipConfig);

@@ -34,8 +34,51 @@ export interface ClusterObservation {
 export interface MetricsPolicy {
   /** Length in ms of the window for the finished/failed counters (the schedule period). */
   readonly windowMs: number;
-  /** How many users get their own `User` dimension (largest running+queued first); the rest are summed as `(other)`. */
+  /**
+   * How many users get their own `User` dimension (largest running+queued first); the rest are summed as `(other)`.
+   * 0: no per-user metrics at all (the cluster totals say the rest).
+   */
   readonly maxUsers: number;
+}
+
+/**
+ * The cluster-level metrics published by default (`METRICS_SET=standard`): those the worker scaling policies
+ * (infra/trino-cluster.yaml), the alarms and the dashboard (serverless.yml) read, plus `QueryMemoryReservedBytes`,
+ * the memory signal when the MBean is unreadable. Per-user metrics are governed by {@link MetricsPolicy.maxUsers}.
+ */
+export const STANDARD_METRICS: ReadonlySet<string> = new Set([
+  'CoordinatorReachable',
+  'RunningQueries',
+  'QueuedQueries',
+  'BlockedQueries',
+  'QueriesFailed',
+  'ActiveWorkers',
+  'UnreachableWorkers',
+  'WorkerCpuUtilization',
+  'WorkerHeapUtilizationMax',
+  'ClusterMemoryUtilization',
+  'QueryMemoryReservedBytes',
+]);
+
+/**
+ * Splits a computed metric set into what is published as metrics and what stays a log value. Pure.
+ * @param set - `standard`: cluster-level metrics in {@link STANDARD_METRICS} and every per-user metric; `full`: all.
+ * @returns `published` in the input order; `logOnly` as name → value (cluster-level metrics only have no dimensions).
+ */
+export function selectMetricSet(
+  metrics: readonly Metric[],
+  set: 'standard' | 'full',
+): { published: Metric[]; logOnly: Record<string, number> } {
+  const published: Metric[] = [];
+  const logOnly: Record<string, number> = {};
+  for (const metric of metrics) {
+    if (set === 'full' || metric.dimensions !== undefined || STANDARD_METRICS.has(metric.name)) {
+      published.push(metric);
+    } else {
+      logOnly[metric.name] = metric.value;
+    }
+  }
+  return { published, logOnly };
 }
 
 /** Name used for the bucket of users beyond {@link MetricsPolicy.maxUsers}. */
@@ -121,7 +164,7 @@ export function computeClusterMetrics(
     { name: 'RunningDrivers', unit: 'Count', value: runningDrivers },
   );
 
-  for (const [user, counts] of bucketUsers(perUser, policy.maxUsers)) {
+  for (const [user, counts] of policy.maxUsers > 0 ? bucketUsers(perUser, policy.maxUsers) : []) {
     metrics.push(
       { name: 'RunningQueries', unit: 'Count', value: counts.running, dimensions: { User: user } },
       { name: 'QueuedQueries', unit: 'Count', value: counts.queued, dimensions: { User: user } },

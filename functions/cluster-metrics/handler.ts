@@ -2,26 +2,31 @@
  * cluster-metrics: scheduled Lambda that reads the coordinator's REST API and publishes the cluster metric set
  * (docs/metrics.md) to CloudWatch so worker Auto Scaling groups can scale on queue, memory and CPU.
  *
- * Shape: parse (scheduled event) → gather ({@link observeCluster}) → decide ({@link computeClusterMetrics}) → act
- * ({@link publishMetrics}). A coordinator that is down or answers garbage yields `CoordinatorReachable = 0`, one
+ * Shape: parse (scheduled event) → gather ({@link observeCluster}) → decide ({@link computeClusterMetrics},
+ * {@link selectMetricSet}) → act ({@link publishMetricSet}: EMF log lines by default, or PutMetricData). A coordinator that is down or answers garbage yields `CoordinatorReachable = 0`, one
  * structured error log line, and a normal return (no retry loop).
  *
  * @module
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import pLimit from 'p-limit';
-import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { TrinoError } from '../../lib/errors.ts';
 import { defineHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import type { Metric } from '../../lib/metrics.ts';
+import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { ENGINE_NAMES } from '../../lib/trino/flavor.ts';
 import type { MBean } from '../../lib/trino/schemas.ts';
-import { type ClusterMemory, type ClusterObservation, computeClusterMetrics } from './decide.ts';
+import {
+  type ClusterMemory,
+  type ClusterObservation,
+  computeClusterMetrics,
+  selectMetricSet,
+} from './decide.ts';
 import { type MetricsConfig, MetricsEnvSchema, ScheduledEventSchema } from './schemas.ts';
 
 /**
@@ -43,10 +48,13 @@ export interface MetricsDeps {
 /** Result of one cycle (also what the sandbox prints). */
 export interface MetricsCycleResult {
   readonly coordinatorReachable: boolean;
-  /** Published metrics without dimensions other than ClusterName, name → value. */
+  /** Every computed metric without dimensions other than ClusterName (published or log-only), name → value. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** Metrics published to CloudWatch (the rest of `metrics` went to the log only, see `METRICS_SET`). */
   readonly published: number;
   readonly putMetricDataCalls: number;
+  /** EMF log lines written (sink `emf`). */
+  readonly emfDocuments: number;
 }
 
 /**
@@ -135,7 +143,8 @@ export function memoryFromMBean(mbean: MBean): ClusterMemory | undefined {
 /**
  * Runs one metrics cycle.
  * @returns What was published; see {@link MetricsCycleResult}.
- * @throws AwsError when PutMetricData fails (the scheduled invocation is retried by Lambda's async retries).
+ * @throws AwsError when PutMetricData fails (sink `put-metric-data`; the scheduled invocation is retried by Lambda's
+ *   async retries).
  */
 export async function runMetricsCycle(deps: MetricsDeps, call: AwsCall = {}): Promise<MetricsCycleResult> {
   const client = await deps.trino();
@@ -146,24 +155,33 @@ export async function runMetricsCycle(deps: MetricsDeps, call: AwsCall = {}): Pr
     { windowMs: deps.config.METRICS_WINDOW_MS, maxUsers: deps.config.METRICS_MAX_USERS },
     now,
   );
-  const calls = await publishMetrics(
+  const { published, logOnly } = selectMetricSet(metrics, deps.config.METRICS_SET);
+  const sent = await publishMetricSet(
     deps.cloudwatch,
-    metrics,
+    published,
     {
+      sink: deps.config.METRICS_SINK,
       namespace: deps.config.METRICS_NAMESPACE,
       clusterName: deps.config.CLUSTER_NAME,
       timestamp: new Date(now),
       storageResolution: deps.config.METRICS_HIGH_RESOLUTION ? 1 : 60,
+      properties: logOnly,
     },
     call,
   );
   const summary = clusterLevel(metrics);
-  logger.info('Published cluster metrics', { metrics: summary, count: metrics.length, calls });
+  logger.info('Published cluster metrics', {
+    metrics: summary,
+    count: published.length,
+    sink: deps.config.METRICS_SINK,
+    calls: sent.putMetricDataCalls,
+  });
   return {
     coordinatorReachable: observation.coordinatorReachable,
     metrics: summary,
-    published: metrics.length,
-    putMetricDataCalls: calls,
+    published: published.length,
+    putMetricDataCalls: sent.putMetricDataCalls,
+    emfDocuments: sent.emfDocuments,
   };
 }
 

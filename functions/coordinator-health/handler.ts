@@ -2,7 +2,7 @@
  * coordinator-health: scheduled every minute, probes the active coordinator through the coordinator ENI's address
  * every `PROBE_INTERVAL_MS` for `LOOP_DURATION_MS` inside one invocation (cheaper than a Step Functions loop at
  * 5 s: one 128 MB invocation per minute), publishes `CoordinatorHealthy` (0/1 per round, sent as one statistic set
- * per invocation and on a confirmed failure: one `PutMetricData` call a minute, not twelve), and on a *confirmed*
+ * per invocation and on a confirmed failure: one EMF log line — or one `PutMetricData` call — a minute, not twelve), and on a *confirmed*
  * failure ({@link assessRound}: N failed probes and an independent signal, never an unknown) starts the failover
  * state machine — or, with `AUTO_FAILOVER=false`, only alarms and notifies.
  *
@@ -17,7 +17,6 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import {
   type AwsCall,
   describeEni,
@@ -32,6 +31,7 @@ import { loadConfig } from '../../lib/config.ts';
 import { defineHandler, type Invocation } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
+import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
@@ -168,7 +168,7 @@ export async function runHealthLoop(
   const publishHealth = () =>
     rounds === 0
       ? Promise.resolve()
-      : publishMetrics(
+      : publishMetricSet(
           deps.cloudwatch,
           [
             {
@@ -184,6 +184,7 @@ export async function runHealthLoop(
             },
           ],
           {
+            sink: deps.config.METRICS_SINK,
             namespace: deps.config.METRICS_NAMESPACE,
             clusterName: deps.config.CLUSTER_NAME,
             timestamp: new Date(start),
@@ -293,10 +294,11 @@ async function onConfirmedFailure(
     default: {
       const reason = started.outcome === 'NAME_TAKEN' ? 'execution name already used' : started.error;
       logger.error('Confirmed coordinator failure started no failover', { executionName, reason });
-      await publishMetrics(
+      await publishMetricSet(
         deps.cloudwatch,
         [{ name: 'FailoverNotStarted', unit: 'Count', value: 1 }],
         {
+          sink: deps.config.METRICS_SINK,
           namespace: deps.config.METRICS_NAMESPACE,
           clusterName: deps.config.CLUSTER_NAME,
           timestamp: new Date(),

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { envBool, envInt } from '../../lib/config.ts';
+import { MetricsSinkSchema } from '../../lib/metrics-sink.ts';
 import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
 
 /**
@@ -16,7 +17,7 @@ import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
  *   `LOOP_DURATION_MS` (55000: how long one invocation keeps probing; schedule it every minute).
  * - `AUTO_FAILOVER` (true): false = detect, alarm and notify only.
  * - `FAILOVER_STATE_MACHINE_ARN` (needed when AUTO_FAILOVER), `ALARM_TOPIC_ARN` (optional SNS topic).
- * - `METRICS_NAMESPACE` (`Trino`).
+ * - `METRICS_NAMESPACE` (`Trino`), `METRICS_SINK` (`emf` | `put-metric-data`, default `emf`: lib/metrics-sink.ts).
  */
 export const HealthEnvSchema = TrinoConnectionEnvSchema.extend({
   CLUSTER_NAME: z.string().min(1),
@@ -30,6 +31,7 @@ export const HealthEnvSchema = TrinoConnectionEnvSchema.extend({
   FAILOVER_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
   ALARM_TOPIC_ARN: z.string().startsWith('arn:').optional(),
   METRICS_NAMESPACE: z.string().min(1).default('Trino'),
+  METRICS_SINK: MetricsSinkSchema,
 });
 /** Parsed {@link HealthEnvSchema}. */
 export type HealthConfig = z.infer<typeof HealthEnvSchema>;

@@ -3,7 +3,8 @@
  * worker's `GET /v1/info/state` and each standby coordinator's primary address; decides ({@link decideNodeHealth})
  * which instances have been broken long enough; marks those `Unhealthy` (`SetInstanceHealth`, respecting the
  * group's grace period) so Auto Scaling replaces them — a worker through its drain lifecycle hook. Publishes
- * `WorkersMarkedUnhealthy`, `CoordinatorsMarkedUnhealthy` and `UnhealthyNodes` (all alarmed).
+ * `UnhealthyNodes` every round and `WorkersMarkedUnhealthy` + `CoordinatorsMarkedUnhealthy` in rounds that mark
+ * something (alarmed; missing = 0), through `METRICS_SINK` (EMF by default).
  * The carried state ("bad since") lives in an SSM String parameter: nothing is decided on one observation.
  * Source: Trino `GET /v1/node` (io.trino.server.NodeResource), `GET /v1/info/state` and `GET /v1/info`
  * (io.trino.server.ServerInfoResource); Auto Scaling SetInstanceHealth.
@@ -16,13 +17,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import { describeGroup, type GroupView, markInstanceUnhealthy } from '../../lib/aws/autoscaling.ts';
-import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import { type AwsCall, describeEni, describeInstances, type InstanceView } from '../../lib/aws/ec2.ts';
 import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { defineHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
+import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
@@ -180,18 +181,31 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
   }
   await putParameterValue(deps.ssm, parameterName(config), JSON.stringify(decision.state), call);
   const marked = (group: string) => decision.markUnhealthy.filter((n) => n.group === group).length;
-  await publishMetrics(
+  // The two "marked" counters only when something was marked (both together: the alarm adds them): a metric with
+  // no data point in an hour costs nothing, and the alarm treats missing data as not breaching.
+  const markedCounters =
+    decision.markUnhealthy.length === 0
+      ? []
+      : [
+          { name: 'WorkersMarkedUnhealthy', unit: 'Count' as const, value: marked('worker') },
+          { name: 'CoordinatorsMarkedUnhealthy', unit: 'Count' as const, value: marked('coordinator') },
+        ];
+  await publishMetricSet(
     deps.cloudwatch,
     [
-      { name: 'WorkersMarkedUnhealthy', unit: 'Count', value: marked('worker') },
-      { name: 'CoordinatorsMarkedUnhealthy', unit: 'Count', value: marked('coordinator') },
+      ...markedCounters,
       {
         name: 'UnhealthyNodes',
         unit: 'Count',
         value: Object.keys(decision.state).length + decision.markUnhealthy.length,
       },
     ],
-    { namespace: config.METRICS_NAMESPACE, clusterName: config.CLUSTER_NAME, timestamp: new Date(now) },
+    {
+      sink: config.METRICS_SINK,
+      namespace: config.METRICS_NAMESPACE,
+      clusterName: config.CLUSTER_NAME,
+      timestamp: new Date(now),
+    },
     call,
   ).catch((error: unknown) => logger.warn('Could not publish node-health metrics', { error: String(error) }));
   logger.info('Node health', {

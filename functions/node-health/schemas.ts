@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { envInt } from '../../lib/config.ts';
+import { MetricsSinkSchema } from '../../lib/metrics-sink.ts';
 import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
 
 /**
@@ -15,7 +16,8 @@ import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
  * - `LAUNCH_GRACE_SECONDS` (600): never bad this soon after launch.
  * - `NODE_HEALTH_SSM_PARAMETER`: where the carried state lives (String parameter; default
  *   `/trino-sentinel/<cluster>/node-health`).
- * - `PROBE_TIMEOUT_MS` (2000), `METRICS_NAMESPACE` (`Trino`).
+ * - `PROBE_TIMEOUT_MS` (2000), `METRICS_NAMESPACE` (`Trino`), `METRICS_SINK` (`emf` | `put-metric-data`, default
+ *   `emf`: lib/metrics-sink.ts).
  */
 export const NodeHealthEnvSchema = TrinoConnectionEnvSchema.extend({
   CLUSTER_NAME: z.string().min(1),
@@ -29,6 +31,7 @@ export const NodeHealthEnvSchema = TrinoConnectionEnvSchema.extend({
   NODE_HEALTH_SSM_PARAMETER: z.string().startsWith('/').optional(),
   PROBE_TIMEOUT_MS: envInt(100, 30_000).default(2_000),
   METRICS_NAMESPACE: z.string().min(1).default('Trino'),
+  METRICS_SINK: MetricsSinkSchema,
 });
 /** Parsed {@link NodeHealthEnvSchema}. */
 export type NodeHealthConfig = z.infer<typeof NodeHealthEnvSchema>;

@@ -9,12 +9,12 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { SQS_BATCH, sendMessages } from '../../lib/aws/sqs.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { defineHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
+import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import { type BulkDocument, type QueryLogSink, sinkFromConfig } from '../../lib/search/query-log-sink.ts';
 import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/query-events.ts';
 import { dailyIndexName, decideShipment, type ItemResult, type ShipMessage } from './decide.ts';
@@ -141,15 +141,20 @@ export async function runShip(event: SqsEvent, deps: ShipDeps, call: AwsCall = {
       count: retry.size,
       reasons: [...new Set(outcomes.filter((o) => retry.has(o.messageId)).map((o) => o.reason))].slice(0, 5),
     });
-  await publishMetrics(
+  // Retried and dead-lettered only when non-zero: a metric with no data point in an hour costs nothing, and a Sum
+  // over missing data reads as 0 on the dashboard.
+  await publishMetricSet(
     deps.cloudwatch,
     [
       { name: 'QueryLogsIndexed', unit: 'Count', value: indexed.length },
-      { name: 'QueryLogsRetried', unit: 'Count', value: retry.size },
-      { name: 'QueryLogsDeadLettered', unit: 'Count', value: deadLettered.length },
+      ...(retry.size > 0 ? [{ name: 'QueryLogsRetried', unit: 'Count' as const, value: retry.size }] : []),
+      ...(deadLettered.length > 0
+        ? [{ name: 'QueryLogsDeadLettered', unit: 'Count' as const, value: deadLettered.length }]
+        : []),
       ...(indexed.length > 0 ? [{ name: 'QueryLogLagMs', unit: 'Milliseconds' as const, value: lagMs }] : []),
     ],
     {
+      sink: config.METRICS_SINK,
       namespace: config.METRICS_NAMESPACE,
       clusterName: config.CLUSTER_NAME,
       timestamp: new Date(deps.now()),

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { envBool, envInt } from '../../lib/config.ts';
+import { MetricsSinkSchema } from '../../lib/metrics-sink.ts';
 
 /**
  * Environment:
@@ -16,7 +17,8 @@ import { envBool, envInt } from '../../lib/config.ts';
  * - `QUERY_LOG_REFRESH_INTERVAL` (`5s`): the indices' refresh interval (how soon a document is searchable).
  * - `QUERY_LOG_SQL_MAX_LENGTH` (65536 characters), `QUERY_LOG_REDACT_SQL` (false).
  * - `QUERY_LOG_MAX_ATTEMPTS` (10): receives before a failing message goes to the DLQ.
- * - `QUERY_LOG_DLQ_URL` (required), `SEARCH_TIMEOUT_MS` (30000), `METRICS_NAMESPACE` (`Trino`), `CLUSTER_NAME`.
+ * - `QUERY_LOG_DLQ_URL` (required), `SEARCH_TIMEOUT_MS` (30000), `METRICS_NAMESPACE` (`Trino`), `CLUSTER_NAME`,
+ *   `METRICS_SINK` (`emf` | `put-metric-data`, default `emf`: lib/metrics-sink.ts).
  */
 export const QueryLogShipEnvSchema = z
   .object({
@@ -40,6 +42,7 @@ export const QueryLogShipEnvSchema = z
     QUERY_LOG_DLQ_URL: z.url({ protocol: /^https?$/ }),
     SEARCH_TIMEOUT_MS: envInt(1_000, 300_000).default(30_000),
     METRICS_NAMESPACE: z.string().min(1).default('Trino'),
+    METRICS_SINK: MetricsSinkSchema,
   })
   .superRefine((env, ctx) => {
     if (env.SEARCH_ENGINE === 'opensearch-service') {

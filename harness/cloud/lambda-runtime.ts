@@ -145,6 +145,8 @@ export interface LambdaRuntimeOptions {
   readonly label?: string;
   /** Receives the function's own log lines and RIE's info/warning lines, prefixed by the label. */
   readonly log: (line: string) => void;
+  /** Receives every output line unprefixed (what CloudWatch Logs would store), e.g. for EMF extraction. */
+  readonly onOutputLine?: (line: string) => void;
 }
 
 /** What one invocation returned, in the Invoke API's terms. */
@@ -382,6 +384,7 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
     if (tail.length > 200) tail.shift();
     // RIE's debug lines are only for classification; everything else (function output, rapid info) is logged.
     if (!/\[DEBUG\] \(rapid\)/.test(line) && line.trim() !== '') options.log(`[${label}] ${line}`);
+    options.onOutputLine?.(line);
   };
 
   const start = async () => {

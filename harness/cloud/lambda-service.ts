@@ -50,6 +50,7 @@ import {
   DescribeStacksCommand,
   GetTemplateCommand,
 } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   type FunctionConfiguration,
@@ -72,6 +73,7 @@ import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws
 import * as z from 'zod';
 import { MOTO_REGION } from '../moto.ts';
 import { forward, type ListenAddress, readBody, sendError } from './aws-endpoint.ts';
+import { emfLineToPutMetricData } from './emf-extraction.ts';
 import {
   createLambdaRuntime,
   ensureLambdaRuntime,
@@ -257,6 +259,16 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
   const cloudformation = new CloudFormationClient(clientConfig);
   const sqsAdmin = new SQSClient(clientConfig);
+  const cloudwatch = new CloudWatchClient(clientConfig);
+  /** CloudWatch Logs' part: an EMF line in a function's log becomes metrics (emf-extraction.ts). */
+  const extractMetrics = (line: string) => {
+    if (stopping) return;
+    for (const input of emfLineToPutMetricData(line)) {
+      cloudwatch
+        .send(new PutMetricDataCommand(input))
+        .catch((error: unknown) => log(`lambda: EMF metrics of a log line not stored: ${String(error)}`));
+    }
+  };
   const limit = options.unreservedConcurrencyLimit ?? 10;
   const retryDelaysMs = options.asyncRetryDelaysMs ?? [60_000, 120_000];
   const log = options.log;
@@ -484,6 +496,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       ...(placement ? { placement } : {}),
       label,
       log,
+      onOutputLine: extractMetrics,
     });
     pool.instances.push(instance);
     leased.add(instance);

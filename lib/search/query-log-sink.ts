@@ -1,6 +1,7 @@
 /**
  * Where query-log documents go: one interface ({@link QueryLogSink}) and one adapter over the official
- * `@opensearch-project/opensearch` client for both kinds of engine we support — Amazon OpenSearch Service (SigV4,
+ * `@opensearch-project/opensearch` client (its transport, connection pool and serializer, assembled in
+ * ./opensearch-client.ts without the API namespaces we never call) for both kinds of engine we support — Amazon OpenSearch Service (SigV4,
  * `AwsSigv4Signer` with the default AWS credential chain; the domain endpoint found by name with
  * `@aws-sdk/client-opensearch` `DescribeDomain`) and self-managed OpenSearch or Elasticsearch 7/8 (HTTP basic auth
  * from an SSM SecureString). The `_bulk`, `_index_template` and `_doc` APIs are the same on all of them; only the
@@ -12,10 +13,11 @@
  * @module
  */
 import { OpenSearchClient } from '@aws-sdk/client-opensearch';
-import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { domainEndpoint } from '../aws/opensearch.ts';
+import { ssmParameterReader } from '../aws/secure-parameters.ts';
 import { SearchEngineError } from '../errors.ts';
+import { createSearchClient, type SearchClient } from './opensearch-client.ts';
 
 /** One document to index: `_index`, `_id` and the source. */
 export interface BulkDocument {
@@ -247,14 +249,14 @@ function itemOf(entry: unknown): BulkItemBody {
 /** The adapter over an OpenSearch client (works with Elasticsearch 7/8 for these APIs too). */
 export class OpenSearchQueryLogSink implements QueryLogSink {
   readonly flavor: EngineFlavor;
-  readonly #client: Client;
+  readonly #client: SearchClient;
   readonly #options: SinkOptions;
 
   /**
    * @param client - Created once per container (see {@link sinkFromConfig}).
    * @param flavor - Selects ISM (OpenSearch) or ILM (Elasticsearch) for retention.
    */
-  constructor(client: Client, flavor: EngineFlavor, options: SinkOptions) {
+  constructor(client: SearchClient, flavor: EngineFlavor, options: SinkOptions) {
     this.#client = client;
     this.flavor = flavor;
     this.#options = options;
@@ -395,8 +397,8 @@ export async function sinkFromConfig(
       config.SEARCH_ENDPOINT ??
       (await resolveDomainEndpoint(new OpenSearchClient({}), config.OPENSEARCH_DOMAIN_NAME ?? ''));
     const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
-    const client = new Client({
-      ...AwsSigv4Signer({ region, service: 'es', getCredentials: defaultProvider() }),
+    const client = createSearchClient({
+      signer: AwsSigv4Signer({ region, service: 'es', getCredentials: defaultProvider() }),
       node,
       requestTimeout: config.SEARCH_TIMEOUT_MS,
       maxRetries: 0,
@@ -414,7 +416,7 @@ export async function sinkFromConfig(
     }
     auth = { username: value.slice(0, colon), password: value.slice(colon + 1) };
   }
-  const client = new Client({
+  const client = createSearchClient({
     node: config.SEARCH_ENDPOINT ?? '',
     ...(auth === undefined ? {} : { auth }),
     requestTimeout: config.SEARCH_TIMEOUT_MS,
@@ -424,8 +426,7 @@ export async function sinkFromConfig(
 }
 
 async function defaultReadSecret(name: string): Promise<string> {
-  const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
-  const value = await new SSMProvider().get(name, { decrypt: true, maxAge: 300 });
+  const value = await ssmParameterReader().get(name, { decrypt: true, maxAge: 300 });
   if (typeof value !== 'string')
     throw new SearchEngineError(`SSM parameter ${name} is empty`, { context: { name } });
   return value;

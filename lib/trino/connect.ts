@@ -1,13 +1,12 @@
 /**
  * Builds a {@link TrinoClient} from environment configuration, reading credentials and the CA from
- * SSM Parameter Store (SecureString) or Secrets Manager through Powertools Parameters (cached, 5 min by default).
- * Shared by every function that talks to Trino.
+ * SSM Parameter Store (SecureString) or Secrets Manager (lib/aws/secure-parameters.ts: the SDK client loaded on
+ * first use, values cached 5 min). Shared by every function that talks to Trino.
  *
  * @module
  */
-import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import * as z from 'zod';
+import { type SecretReader, secretsManagerReader, ssmParameterReader } from '../aws/secure-parameters.ts';
 import { envInt } from '../config.ts';
 import { SecretError } from '../errors.ts';
 import { type TrinoAuth, TrinoClient } from './client.ts';
@@ -42,33 +41,24 @@ export const TrinoConnectionEnvSchema = z.object({
 /** Parsed {@link TrinoConnectionEnvSchema}. */
 export type TrinoConnectionConfig = z.infer<typeof TrinoConnectionEnvSchema>;
 
-/** Where {@link resolveTrinoClient} reads secrets from; injectable for tests. */
+/**
+ * Where {@link resolveTrinoClient} reads secrets from; injectable for tests (Powertools Parameters' `SSMProvider`
+ * and `SecretsProvider` fit).
+ */
 export interface SecretSources {
-  readonly ssm: SSMProvider;
-  readonly secrets: SecretsProvider;
+  readonly ssm: SecretReader;
+  readonly secrets: SecretReader;
 }
 
 let defaultSources: Promise<SecretSources> | undefined;
 
 /**
- * The module's secret providers, created once (SDK clients honour `AWS_ENDPOINT_URL`). Loaded lazily: a
- * cluster without authentication never pays the ~70 ms of loading the SSM and Secrets Manager clients.
+ * The module's secret readers, created once. Each loads its SDK client on its first read: a cluster without
+ * authentication, or one whose secret lives in SSM, never loads the Secrets Manager client (and the other way
+ * round).
  */
 export function defaultSecretSources(): Promise<SecretSources> {
-  defaultSources ??= (async () => {
-    const [{ SSMProvider }, { SecretsProvider }, { SSMClient }, { SecretsManagerClient }] = await Promise.all(
-      [
-        import('@aws-lambda-powertools/parameters/ssm'),
-        import('@aws-lambda-powertools/parameters/secrets'),
-        import('@aws-sdk/client-ssm'),
-        import('@aws-sdk/client-secrets-manager'),
-      ],
-    );
-    return {
-      ssm: new SSMProvider({ awsSdkV3Client: new SSMClient({}) }),
-      secrets: new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
-    };
-  })();
+  defaultSources ??= Promise.resolve({ ssm: ssmParameterReader(), secrets: secretsManagerReader() });
   return defaultSources;
 }
 

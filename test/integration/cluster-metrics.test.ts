@@ -4,7 +4,7 @@
  * AWS; the published values are read back with CloudWatch GetMetricData.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type MetricsCycleResult, makeHandler } from '../../functions/cluster-metrics/handler.ts';
 import { MetricsEnvSchema } from '../../functions/cluster-metrics/schemas.ts';
 import { controlPlaneEnv } from '../../harness/control-plane-env.ts';
@@ -84,6 +84,42 @@ describe('cluster-metrics on a real secure Trino', () => {
       await killQuery(sentinel, query);
       await query.done;
     }
+  });
+
+  it('with the deployed defaults (EMF sink, standard set) writes the same values as EMF log lines and calls no API', async () => {
+    const env = await controlPlaneEnv(awsConfig(), trino, 'it-emf');
+    const { METRICS_SINK: _sink, METRICS_SET: _set, ...defaults } = env;
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    let result: MetricsCycleResult;
+    try {
+      result = await invoke(defaults);
+    } finally {
+      write.mockRestore();
+    }
+    expect(result.putMetricDataCalls).toBe(0);
+    expect(result.emfDocuments).toBe(1);
+    const emf = lines.filter((line) => line.startsWith('{"_aws"')).map((line) => JSON.parse(line));
+    expect(emf).toHaveLength(1);
+    const [document] = emf;
+    const directive = document._aws.CloudWatchMetrics[0];
+    expect(directive.Namespace).toBe('Trino');
+    expect(directive.Dimensions).toEqual([['ClusterName']]);
+    expect(document.ClusterName).toBe('it-emf');
+    const declared: string[] = directive.Metrics.map((m: { Name: string }) => m.Name);
+    expect(declared).toEqual(
+      expect.arrayContaining(['CoordinatorReachable', 'ActiveWorkers', 'ClusterMemoryUtilization']),
+    );
+    expect(declared).not.toContain('ClusterMemoryTotalBytes');
+    // Every computed value is in the line: declared ones as metrics, the rest as plain properties.
+    for (const [name, value] of Object.entries(result.metrics)) expect(document[name]).toBe(value);
+    expect(document.ActiveWorkers).toBe(1);
+    expect(document.ClusterMemoryTotalBytes).toBeGreaterThan(100 * 1024 * 1024);
+    // Nothing reached CloudWatch through the API.
+    expect(await readMetrics(cloudwatch, 'it-emf', ['CoordinatorReachable'])).toEqual({});
   });
 
   it('counts a failed query in QueriesFailed within the window', async () => {

@@ -37,6 +37,8 @@ describe('coordinator health detection on a real coordinator', () => {
     const eniId = eni.networkInterfaceId;
     const ec2 = new EC2Client(awsConfig());
     const config = loadConfig(HealthEnvSchema, {
+      // moto stores PutMetricData but cannot extract EMF: this test reads CoordinatorHealthy back from it.
+      METRICS_SINK: 'put-metric-data',
       CLUSTER_NAME: 'it-health',
       TRINO_URL: cluster.coordinatorUrl,
       COORDINATOR_ENI_ID: eniId,

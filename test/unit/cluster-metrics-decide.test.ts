@@ -5,6 +5,8 @@ import {
   type ClusterObservation,
   computeClusterMetrics,
   OTHER_USERS,
+  STANDARD_METRICS,
+  selectMetricSet,
 } from '../../functions/cluster-metrics/decide.ts';
 import { memoryFromMBean } from '../../functions/cluster-metrics/handler.ts';
 import type { BasicQueryInfo, NodeStatus, QueryState } from '../../lib/trino/schemas.ts';
@@ -238,6 +240,76 @@ describe('computeClusterMetrics', () => {
       ['RunningQueries', OTHER_USERS, 1],
       ['QueuedQueries', OTHER_USERS, 1],
     ]);
+  });
+});
+
+describe('per-user metrics off (maxUsers 0, the default) and the metric set', () => {
+  const observation: ClusterObservation = {
+    coordinatorReachable: true,
+    queries: [query('RUNNING', { user: 'alice' }), query('QUEUED', { user: 'bob' })],
+    workers: [
+      {
+        uri: 'http://w1:8080',
+        status: status({ systemCpuLoad: 0.5, heapUsed: 1, heapAvailable: 4 }),
+      },
+    ],
+    memory: { totalBytes: 100, reservedBytes: 25 },
+  };
+
+  it.each([
+    [0, 0],
+    [1, 4],
+    [10, 4],
+  ])('maxUsers %i → %i metrics with a User dimension', (maxUsers, count) => {
+    const metrics = computeClusterMetrics(observation, { windowMs: 60_000, maxUsers }, NOW);
+    expect(metrics.filter((m) => m.dimensions?.User !== undefined)).toHaveLength(count);
+    // The cluster totals never depend on it.
+    expect(metrics.find((m) => m.name === 'RunningQueries' && m.dimensions === undefined)?.value).toBe(1);
+    expect(metrics.find((m) => m.name === 'QueuedQueries' && m.dimensions === undefined)?.value).toBe(1);
+  });
+
+  it.each([
+    [
+      'standard',
+      [
+        'QueriesFinished',
+        'RunningDrivers',
+        'WorkerCpuUtilizationMax',
+        'ClusterMemoryTotalBytes',
+        'ClusterMemoryReservedBytes',
+      ],
+    ],
+    ['full', []],
+  ] as const)(
+    'METRICS_SET=%s keeps out of CloudWatch only %j (they stay log values)',
+    (set, logOnlyNames) => {
+      const metrics = computeClusterMetrics(observation, { windowMs: 60_000, maxUsers: 1 }, NOW);
+      const { published, logOnly } = selectMetricSet(metrics, set);
+      expect(Object.keys(logOnly).sort()).toEqual([...logOnlyNames].sort());
+      expect(published.length + Object.keys(logOnly).length).toBe(metrics.length);
+      // Per-user metrics are never dropped by the set (maxUsers governs them).
+      expect(published.filter((m) => m.dimensions !== undefined)).toHaveLength(4);
+      for (const metric of published.filter((m) => m.dimensions === undefined)) {
+        if (set === 'standard') expect(STANDARD_METRICS.has(metric.name)).toBe(true);
+      }
+    },
+  );
+
+  it('the standard set holds every metric the scaling policies, alarms and dashboard read', () => {
+    for (const name of [
+      'CoordinatorReachable',
+      'RunningQueries',
+      'QueuedQueries',
+      'BlockedQueries',
+      'QueriesFailed',
+      'ActiveWorkers',
+      'UnreachableWorkers',
+      'WorkerCpuUtilization',
+      'WorkerHeapUtilizationMax',
+      'ClusterMemoryUtilization',
+    ]) {
+      expect(STANDARD_METRICS.has(name)).toBe(true);
+    }
   });
 });
 

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
 import { type HealthDeps, runHealthLoop } from '../../functions/coordinator-health/handler.ts';
 import { HealthEnvSchema } from '../../functions/coordinator-health/schemas.ts';
@@ -41,8 +41,9 @@ function throttled(): Error {
   return Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: {} });
 }
 
-function deps(): HealthDeps {
+function deps(sink: 'emf' | 'put-metric-data' = 'put-metric-data'): HealthDeps {
   const config = loadConfig(HealthEnvSchema, {
+    METRICS_SINK: sink,
     CLUSTER_NAME: 'prod',
     TRINO_URL: 'http://127.0.0.1:9',
     COORDINATOR_ENI_ID: ENI,
@@ -105,6 +106,32 @@ describe('runHealthLoop: unknown is never taken for down', () => {
       MetricName: 'CoordinatorHealthy',
       StatisticValues: { SampleCount: result.rounds, Sum: 0, Minimum: 0, Maximum: 0 },
     });
+  });
+
+  it('with the default EMF sink, writes CoordinatorHealthy as one EMF line with the same statistics (no API call)', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).rejects(throttled());
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    let result: Awaited<ReturnType<typeof runHealthLoop>>;
+    try {
+      result = await runHealthLoop(deps('emf'), HEALTHY);
+    } finally {
+      write.mockRestore();
+    }
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+    const emf = lines.filter((line) => line.startsWith('{"_aws"')).map((line) => JSON.parse(line));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]._aws.CloudWatchMetrics[0]).toEqual({
+      Namespace: 'Trino',
+      Dimensions: [['ClusterName']],
+      Metrics: [{ Name: 'CoordinatorHealthy', Unit: 'Count' }],
+    });
+    expect(emf[0].ClusterName).toBe('prod');
+    // Every round failed: as many 0 samples as rounds.
+    expect(emf[0].CoordinatorHealthy).toEqual(Array.from({ length: result.rounds }, () => 0));
   });
 
   it('keeps failing probes unconfirmed while the instance reads are throttled', async () => {

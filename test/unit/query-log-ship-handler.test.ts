@@ -82,6 +82,7 @@ describe('shipper against per-item bulk failures', () => {
       SEARCH_ENDPOINT: server.url,
       QUERY_LOG_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/prod-query-logs-dlq',
       QUERY_LOG_MAX_ATTEMPTS: '3',
+      METRICS_SINK: 'put-metric-data',
     });
     const sink = await sinkFromConfig(config);
     deps = {
