@@ -435,25 +435,27 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
         ])
         .sort();
     const byId = new Map((groups.SecurityGroups ?? []).map((group) => [group.GroupId, group]));
+    // TLS (TrinoHttpPort 8443) only to coordinators; the internal port (InternalHttpPort 8080) between nodes and
+    // from the control plane to workers (issue 12 item 2).
     expect(rules(byId.get(id('ControlPlaneSecurityGroup'))?.IpPermissionsEgress)).toEqual(
       [
         'tcp 443 0.0.0.0/0',
         `tcp 8443 ${id('CoordinatorSecurityGroup')}`,
-        `tcp 8443 ${id('WorkerSecurityGroup')}`,
+        `tcp 8080 ${id('WorkerSecurityGroup')}`,
       ].sort(),
     );
     expect(rules(byId.get(id('CoordinatorSecurityGroup'))?.IpPermissions)).toEqual(
       [
         'tcp 8443 10.42.0.0/16',
         `tcp 8443 ${id('ControlPlaneSecurityGroup')}`,
-        `tcp 8443 ${id('WorkerSecurityGroup')}`,
+        `tcp 8080 ${id('WorkerSecurityGroup')}`,
       ].sort(),
     );
     expect(rules(byId.get(id('WorkerSecurityGroup'))?.IpPermissions)).toEqual(
       [
-        `tcp 8443 ${id('ControlPlaneSecurityGroup')}`,
-        `tcp 8443 ${id('CoordinatorSecurityGroup')}`,
-        `tcp 8443 ${id('WorkerSecurityGroup')}`,
+        `tcp 8080 ${id('ControlPlaneSecurityGroup')}`,
+        `tcp 8080 ${id('CoordinatorSecurityGroup')}`,
+        `tcp 8080 ${id('WorkerSecurityGroup')}`,
       ].sort(),
     );
     ec2.destroy();
