@@ -5,13 +5,14 @@
  * with the real `osls deploy` (`npx osls deploy --stage … --param="clusterName=…"`) against `AWS_ENDPOINT_URL`.
  *
  * Emulator gaps and their workarounds (docs/harness.md, "The stacks as deployed"):
- * - moto must run with {@link motoPatchEnv} (harness/cloud/moto-patches/sitecustomize.py, eight fixes): its
+ * - moto must run with {@link motoPatchEnv} (harness/cloud/moto-patches/sitecustomize.py, nine fixes): its
  *   ValidateTemplate fails on cfn-lint warnings (osls's W3005 DependsOn); its CloudFormation has no AWS::Lambda::Url
  *   model, which makes `validate_outputs` answer HTTP 500 for the `QueryLogIngestUrl` output; it ignores an Auto
  *   Scaling group's `LifecycleHookSpecificationList` (no drain hook); it registers exports on CreateStack only
  *   (osls deploys with UpdateStack); it drops security-group egress rules (inline and AWS::EC2::SecurityGroupEgress);
  *   its Auto Scaling launches instances without their launch template's IamInstanceProfile (no IMDS credentials);
- *   AWS::EC2::NetworkInterface ignores `GroupSet` and `Tags`; UpdateAutoScalingGroup ignores `TerminationPolicies`.
+ *   AWS::EC2::NetworkInterface ignores `GroupSet` and `Tags`; UpdateAutoScalingGroup ignores `TerminationPolicies`;
+ *   an ENI's addresses are not reserved in its subnet (a later instance could get the coordinator ENI's address).
  * - The endpoint must be an IP literal (`http://127.0.0.1:…`, `http://10.42.250.2:443`): for those the AWS SDK's S3
  *   endpoint rules use path-style addressing; with `localhost` the deployment-bucket upload fails with
  *   `getaddrinfo ENOTFOUND <bucket>.localhost` (virtual-hosted addressing).

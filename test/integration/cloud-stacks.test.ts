@@ -26,6 +26,8 @@ import {
   DescribeSecurityGroupsCommand,
   EC2Client,
   type IpPermission,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
   DescribeRuleCommand,
@@ -408,6 +410,31 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       SubnetId: stacks.account.subnets.a.subnetId,
       Status: 'available',
     });
+    ec2.destroy();
+  });
+
+  it('never gives a later instance the coordinator ENI’s address (the moto patch: a replacement once got 10.42.1.10)', async () => {
+    const ec2 = new EC2Client(aws());
+    const existing = await ec2.send(new DescribeInstancesCommand({}));
+    const imageId = existing.Reservations?.[0]?.Instances?.[0]?.ImageId ?? '';
+    // moto allocates a subnet's addresses in order from .4: twelve more instances pass .10.
+    const launched = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: imageId,
+        InstanceType: 't3.micro',
+        MinCount: 12,
+        MaxCount: 12,
+        SubnetId: stacks.account.subnets.a.subnetId,
+      }),
+    );
+    const addresses = (launched.Instances ?? []).map((instance) => instance.PrivateIpAddress);
+    await ec2.send(
+      new TerminateInstancesCommand({
+        InstanceIds: (launched.Instances ?? []).map((instance) => instance.InstanceId ?? ''),
+      }),
+    );
+    expect(addresses).toHaveLength(12);
+    expect(addresses).not.toContain('10.42.1.10');
     ec2.destroy();
   });
 

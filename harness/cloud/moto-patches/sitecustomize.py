@@ -1,4 +1,4 @@
-"""Test infrastructure: eight fixes to moto 5.2.5 so `osls deploy` of serverless.yml completes and the instances it launches run.
+"""Test infrastructure: nine fixes to moto 5.2.5 so `osls deploy` of serverless.yml completes and the instances it launches run.
 
 Loaded by Python at start-up (`sitecustomize`) when this directory is on PYTHONPATH; it changes nothing unless the
 process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md, "The stacks as deployed"):
@@ -37,6 +37,13 @@ process is moto_server. harness/cloud/stacks.ts lists them too (docs/harness.md,
 8. UpdateAutoScalingGroup ignores `TerminationPolicies` (moto: "not yet implemented"): the worker group stayed on
    `Default` after osls's cluster-wiring plugin set the custom termination policy Lambda, so a scale-in never asked
    it. Fix: the listed policies are stored on the group.
+9. A network interface's private addresses are not reserved in its subnet (`NetworkInterface` never calls
+   `Subnet.request_ip`; only instances' addresses are), so the instance allocator hands the coordinator ENI's
+   address to a later instance as its primary address: after enough replacements (the fourth failover in a row on
+   the deployed topology) a new standby booted with 10.42.1.10 as its own address, answered the health probes meant
+   for the hung coordinator, and no failover started. On EC2 an address belongs to one interface. Fix: an
+   interface's addresses are reserved in its subnet while it exists (an address already held, e.g. an instance's
+   primary interface's, is left as it is).
 """
 
 import os
@@ -318,6 +325,40 @@ def _apply() -> None:
 
     AutoScalingResponse.update_auto_scaling_group = update_auto_scaling_group  # type: ignore[method-assign]
 
+    # 9. A network interface's private addresses are reserved in its subnet while it exists (moto reserves only
+    #    instances' addresses, so a later instance could get the coordinator ENI's address as its primary one).
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+
+    original_eni_init = NetworkInterface.__init__
+
+    def eni_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_eni_init(self, *args, **kwargs)
+        subnet = getattr(self, "subnet", None)
+        if subnet is None:
+            return
+        for address in self.private_ip_addresses:
+            ip = address.get("PrivateIpAddress")
+            if ip and ip not in subnet._subnet_ips:
+                subnet._subnet_ips[ip] = self
+                subnet._unused_ips.discard(ip)
+
+    NetworkInterface.__init__ = eni_init  # type: ignore[method-assign]
+
+    original_delete_eni = NetworkInterfaceBackend.delete_network_interface
+
+    def delete_network_interface(self: Any, eni_id: str) -> None:
+        eni = self.enis.get(eni_id)
+        original_delete_eni(self, eni_id)
+        subnet = getattr(eni, "subnet", None)
+        if eni is None or subnet is None:
+            return
+        for address in eni.private_ip_addresses:
+            ip = address.get("PrivateIpAddress")
+            if ip and subnet._subnet_ips.get(ip) is eni:
+                subnet.del_subnet_ip(ip)
+
+    NetworkInterfaceBackend.delete_network_interface = delete_network_interface  # type: ignore[method-assign]
+
 
 if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
     try:
@@ -327,5 +368,5 @@ if os.path.basename(sys.argv[0] if sys.argv else "") == "moto_server":
         os._exit(70)
     sys.stderr.write(
         "moto-patches: ValidateTemplate lints errors only; AWS::Lambda::Url model; lifecycle hooks of Auto Scaling"
-        " groups; exports after UpdateStack; security group egress rules; launch templates' instance profile; ENI GroupSet and Tags; UpdateAutoScalingGroup TerminationPolicies\n"
+        " groups; exports after UpdateStack; security group egress rules; launch templates' instance profile; ENI GroupSet and Tags; UpdateAutoScalingGroup TerminationPolicies; ENI addresses reserved in their subnet\n"
     )
