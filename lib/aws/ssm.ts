@@ -6,8 +6,8 @@
  * @module
  */
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { AwsCall } from './ec2.ts';
-import { sdkErrorName, toAwsError } from './sdk-errors.ts';
+import { sdkErrorName } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /**
  * `GetParameter` (no decryption).
@@ -19,13 +19,16 @@ export async function getParameterValue(
   name: string,
   call: AwsCall = {},
 ): Promise<string | undefined> {
-  try {
-    const out = await ssm.send(new GetParameterCommand({ Name: name }), { abortSignal: call.signal });
-    return out.Parameter?.Value;
-  } catch (cause) {
-    if (sdkErrorName(cause) === 'ParameterNotFound') return undefined;
-    throw toAwsError('SSM GetParameter', cause, { parameter: name });
-  }
+  const out = await sendAws(
+    {
+      operation: 'SSM GetParameter',
+      context: { parameter: name },
+      answer: { when: (cause) => sdkErrorName(cause) === 'ParameterNotFound', value: () => undefined },
+    },
+    (options) => ssm.send(new GetParameterCommand({ Name: name }), options),
+    call,
+  );
+  return out?.Parameter?.Value;
 }
 
 /**
@@ -38,11 +41,13 @@ export async function putParameterValue(
   value: string,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }), {
-      abortSignal: call.signal,
-    });
-  } catch (cause) {
-    throw toAwsError('SSM PutParameter', cause, { parameter: name });
-  }
+  await sendAws(
+    { operation: 'SSM PutParameter', context: { parameter: name } },
+    (options) =>
+      ssm.send(
+        new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }),
+        options,
+      ),
+    call,
+  );
 }
