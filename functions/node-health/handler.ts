@@ -19,14 +19,13 @@ import pLimit from 'p-limit';
 import { describeGroup, type GroupView, markInstanceUnhealthy } from '../../lib/aws/autoscaling.ts';
 import { type AwsCall, describeEni, describeInstances, type InstanceView } from '../../lib/aws/ec2.ts';
 import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
+import { scheduledHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
-import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
 import { observeWorkerState } from '../worker-drain/worker.ts';
 import {
   decideNodeHealth,
@@ -37,14 +36,12 @@ import {
 import { HealthStateSchema, type NodeHealthConfig, NodeHealthEnvSchema } from './schemas.ts';
 
 /** Dependencies; injectable for tests. */
-export interface NodeHealthDeps {
-  readonly config: NodeHealthConfig;
+export interface NodeHealthDeps extends ContainerDeps<NodeHealthConfig> {
   readonly ec2: EC2Client;
   readonly autoscaling: AutoScalingClient;
   readonly ssm: SSMClient;
   readonly cloudwatch: CloudWatchClient;
   readonly coordinator: () => Promise<TrinoClient>;
-  readonly now: () => number;
 }
 
 const PROBES_AT_ONCE = 16;
@@ -216,35 +213,23 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
   return decision;
 }
 
-let defaultDeps: NodeHealthDeps | undefined;
-
 /** Default dependencies, built once per container. */
-export function getDefaultNodeHealthDeps(): NodeHealthDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(NodeHealthEnvSchema);
-    defaultDeps = {
-      config,
-      ec2: new EC2Client({}),
-      autoscaling: new AutoScalingClient({}),
-      ssm: new SSMClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultNodeHealthDeps: () => NodeHealthDeps = containerDeps(
+  NodeHealthEnvSchema,
+  (config) => ({
+    ...sdkClients({
+      ec2: EC2Client,
+      autoscaling: AutoScalingClient,
+      ssm: SSMClient,
+      cloudwatch: CloudWatchClient,
+    }),
+    coordinator: lazyTrinoClient(config),
+  }),
+);
 
 /** Builds the handler over the given dependencies. */
 export function makeNodeHealthHandler(deps: () => NodeHealthDeps = getDefaultNodeHealthDeps) {
-  return defineHandler(
-    {
-      schema: ScheduledEventSchema,
-      source: 'EventBridge scheduled event',
-      run: (_event, d: NodeHealthDeps, { signal }) => runNodeHealth(d, { signal }),
-    },
-    deps,
-  );
+  return scheduledHandler(deps, runNodeHealth);
 }
 
 /** Lambda entry point (serverless.yml: `nodeHealth`). */

@@ -21,7 +21,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { sendMessage } from '../../lib/aws/sqs.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { containerDeps, sdkClients } from '../../lib/deps.ts';
 import { SecretError } from '../../lib/errors.ts';
 import { logger } from '../../lib/logger.ts';
 import { formatIssues } from '../../lib/middleware.ts';
@@ -295,24 +295,15 @@ export async function ingestQueryEvent(rawEvent: unknown, deps: IngestDeps): Pro
   return respond(202, { queryId });
 }
 
-let defaultDeps: IngestDeps | undefined;
-
 /** Default dependencies, built once per container: config from the environment, one SQS client, one secret cache. */
-export function getDefaultDeps(): IngestDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(QueryLogIngestEnvSchema);
-    defaultDeps = {
-      config,
-      sqs: new SQSClient({}),
-      secret: cachedSharedSecret(config),
-      metrics: new Metrics({
-        namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TrinoSentinel',
-        serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trino-sentinel',
-      }),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultDeps: () => IngestDeps = containerDeps(QueryLogIngestEnvSchema, (config) => ({
+  ...sdkClients({ sqs: SQSClient }),
+  secret: cachedSharedSecret(config),
+  metrics: new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TrinoSentinel',
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trino-sentinel',
+  }),
+}));
 
 /**
  * Builds the middy handler.

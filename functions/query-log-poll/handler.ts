@@ -15,24 +15,21 @@ import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { sendMessages } from '../../lib/aws/sqs.ts';
 import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { scheduledHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
-import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
 import { type PollWatermark, selectCompletedQueries, toCompletedEvent } from './decide.ts';
 import { type QueryLogPollConfig, QueryLogPollEnvSchema, WatermarkSchema } from './schemas.ts';
 
 /** Dependencies; injectable for tests. */
-export interface PollDeps {
-  readonly config: QueryLogPollConfig;
+export interface PollDeps extends ContainerDeps<QueryLogPollConfig> {
   readonly sqs: SQSClient;
   readonly ssm: SSMClient;
   readonly cloudwatch: CloudWatchClient;
   readonly coordinator: () => Promise<TrinoClient>;
-  readonly now: () => number;
 }
 
 /** Result of one poll. */
@@ -146,34 +143,15 @@ export async function runPoll(deps: PollDeps, call: AwsCall = {}): Promise<PollR
   };
 }
 
-let defaultDeps: PollDeps | undefined;
-
 /** Default dependencies, built once per container. */
-export function getDefaultPollDeps(): PollDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(QueryLogPollEnvSchema);
-    defaultDeps = {
-      config,
-      sqs: new SQSClient({}),
-      ssm: new SSMClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultPollDeps: () => PollDeps = containerDeps(QueryLogPollEnvSchema, (config) => ({
+  ...sdkClients({ sqs: SQSClient, ssm: SSMClient, cloudwatch: CloudWatchClient }),
+  coordinator: lazyTrinoClient(config),
+}));
 
 /** Builds the handler over the given dependencies. */
 export function makePollHandler(deps: () => PollDeps = getDefaultPollDeps) {
-  return defineHandler(
-    {
-      schema: ScheduledEventSchema,
-      source: 'EventBridge scheduled event',
-      run: (_event, d: PollDeps, { signal }) => runPoll(d, { signal }),
-    },
-    deps,
-  );
+  return scheduledHandler(deps, runPoll);
 }
 
 /** Lambda entry point. */

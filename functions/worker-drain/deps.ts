@@ -9,43 +9,32 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { LifecycleActionRef } from '../../lib/aws/autoscaling.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import type { DrainPolicy } from './decide.ts';
 import { type DrainConfig, DrainEnvSchema } from './schemas.ts';
 
 /** Everything the drain handlers need from outside; injectable for tests. */
-export interface DrainDeps {
-  readonly config: DrainConfig;
+export interface DrainDeps extends ContainerDeps<DrainConfig> {
   readonly autoscaling: AutoScalingClient;
   readonly ec2: EC2Client;
   readonly sfn: SFNClient;
   readonly cloudwatch: CloudWatchClient;
   /** Coordinator client (credentials resolved once). */
   readonly coordinator: () => Promise<TrinoClient>;
-  /** Epoch ms. */
-  readonly now: () => number;
 }
-
-let defaultDeps: DrainDeps | undefined;
 
 /** Default dependencies, built once per container. */
-export function getDefaultDrainDeps(): DrainDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(DrainEnvSchema);
-    defaultDeps = {
-      config,
-      autoscaling: new AutoScalingClient({}),
-      ec2: new EC2Client({}),
-      sfn: new SFNClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultDrainDeps: () => DrainDeps = containerDeps(DrainEnvSchema, (config) => ({
+  ...sdkClients({
+    autoscaling: AutoScalingClient,
+    ec2: EC2Client,
+    sfn: SFNClient,
+    cloudwatch: CloudWatchClient,
+  }),
+  coordinator: lazyTrinoClient(config),
+}));
 
 /** Policy of the drain decisions from configuration and the hook's real HeartbeatTimeout (ms). */
 export function drainPolicy(config: DrainConfig, heartbeatTimeoutMs: number): DrainPolicy {

@@ -7,7 +7,7 @@
  */
 import { type AwsCall, describeInstance, type InstanceView } from '../../lib/aws/ec2.ts';
 import { InstanceGoneError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { eventHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { isClusterWorker } from './decide.ts';
@@ -49,13 +49,11 @@ export async function runSpotInterruption(event: SpotInterruptionEvent, deps: Dr
 
 /** Builds the handler over the given dependencies. */
 export function makeSpotInterruptionHandler(deps: () => DrainDeps = getDefaultDrainDeps) {
-  return defineHandler(
-    {
-      schema: SpotInterruptionEventSchema,
-      source: 'EC2 Spot Instance Interruption Warning event',
-      run: (event, d: DrainDeps, { signal }) => runSpotInterruption(event, d, { signal }),
-    },
+  return eventHandler(
+    SpotInterruptionEventSchema,
+    'EC2 Spot Instance Interruption Warning event',
     deps,
+    runSpotInterruption,
   );
 }
 

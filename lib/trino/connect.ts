@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { type SecretReader, secretsManagerReader, ssmParameterReader } from '../aws/secure-parameters.ts';
 import { envInt } from '../config.ts';
+import { onceResolved } from '../deps.ts';
 import { SecretError } from '../errors.ts';
 import { type TrinoAuth, TrinoClient } from './client.ts';
 
@@ -168,12 +169,5 @@ async function readSsm(sources: SecretSources, name: string): Promise<string> {
  * @returns A function giving the client.
  */
 export function lazyTrinoClient(config: TrinoConnectionConfig): () => Promise<TrinoClient> {
-  let client: Promise<TrinoClient> | undefined;
-  return () => {
-    client ??= resolveTrinoClient(config).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    return client;
-  };
+  return onceResolved(() => resolveTrinoClient(config));
 }
