@@ -46,6 +46,11 @@ export function containerDeps<S extends z.ZodObject, D extends object>(
 /** An AWS SDK v3 client class, e.g. `EC2Client`. */
 export type SdkClientClass = new (configuration: Record<string, never>) => object;
 
+/** The clients {@link sdkClients} builds from `T` (dependency name → client class): name → client. */
+export type SdkClients<T extends Record<string, SdkClientClass>> = {
+  readonly [K in keyof T]: InstanceType<T[K]>;
+};
+
 /**
  * One client of each given SDK class, all with the same configuration: the SDK's defaults (region, credentials,
  * retries; `AWS_ENDPOINT_URL` honoured), nothing set in code.
@@ -53,12 +58,10 @@ export type SdkClientClass = new (configuration: Record<string, never>) => objec
  * @returns Dependency name → a new client of that class.
  * @example const clients = sdkClients({ ec2: EC2Client, sns: SNSClient }); // { ec2: EC2Client, sns: SNSClient }
  */
-export function sdkClients<T extends Record<string, SdkClientClass>>(
-  classes: T,
-): { readonly [K in keyof T]: InstanceType<T[K]> } {
-  return Object.fromEntries(Object.entries(classes).map(([name, Client]) => [name, new Client({})])) as {
-    readonly [K in keyof T]: InstanceType<T[K]>;
-  };
+export function sdkClients<T extends Record<string, SdkClientClass>>(classes: T): SdkClients<T> {
+  return Object.fromEntries(
+    Object.entries(classes).map(([name, Client]) => [name, new Client({})]),
+  ) as SdkClients<T>;
 }
 
 /**

@@ -10,32 +10,19 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { notifyAlarmTopic } from '../../lib/aws/sns.ts';
-import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import { logger } from '../../lib/logger.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { type FailoverConfig, FailoverEnvSchema, type FailoverState } from './schemas.ts';
 
-/** Dependencies; injectable for tests. */
-export interface FailoverDeps extends ContainerDeps<FailoverConfig> {
-  readonly ec2: EC2Client;
-  readonly autoscaling: AutoScalingClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly sns: SNSClient;
-  /** Client of the coordinator through the ENI address (`TRINO_URL`), with the cluster's credentials. */
-  readonly coordinator: () => Promise<TrinoClient>;
-}
+/** The AWS SDK clients of the failover tasks (dependency name → client class). */
+const AWS = { ec2: EC2Client, autoscaling: AutoScalingClient, cloudwatch: CloudWatchClient, sns: SNSClient };
+
+/** Dependencies; injectable for tests (`coordinator`: through the ENI address, with the cluster's credentials). */
+export type FailoverDeps = CoordinatorDeps<FailoverConfig, typeof AWS>;
 
 /** Default dependencies, built once per container. */
-export const getDefaultFailoverDeps: () => FailoverDeps = containerDeps(FailoverEnvSchema, (config) => ({
-  ...sdkClients({
-    ec2: EC2Client,
-    autoscaling: AutoScalingClient,
-    cloudwatch: CloudWatchClient,
-    sns: SNSClient,
-  }),
-  coordinator: lazyTrinoClient(config),
-}));
+export const getDefaultFailoverDeps: () => FailoverDeps = coordinatorDeps(FailoverEnvSchema, AWS);
 
 /** Appends a timeline entry (and logs it). */
 export function note(state: FailoverState, atMs: number, event: string): FailoverState {

@@ -19,13 +19,12 @@ import pLimit from 'p-limit';
 import { describeGroup, type GroupView, markInstanceUnhealthy } from '../../lib/aws/autoscaling.ts';
 import { type AwsCall, describeEni, describeInstances, type InstanceView } from '../../lib/aws/ec2.ts';
 import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
-import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import { scheduledHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { observeWorkerState } from '../worker-drain/worker.ts';
 import {
   decideNodeHealth,
@@ -35,14 +34,11 @@ import {
 } from './decide.ts';
 import { HealthStateSchema, type NodeHealthConfig, NodeHealthEnvSchema } from './schemas.ts';
 
+/** The AWS SDK clients of node-health (dependency name → client class). */
+const AWS = { ec2: EC2Client, autoscaling: AutoScalingClient, ssm: SSMClient, cloudwatch: CloudWatchClient };
+
 /** Dependencies; injectable for tests. */
-export interface NodeHealthDeps extends ContainerDeps<NodeHealthConfig> {
-  readonly ec2: EC2Client;
-  readonly autoscaling: AutoScalingClient;
-  readonly ssm: SSMClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly coordinator: () => Promise<TrinoClient>;
-}
+export type NodeHealthDeps = CoordinatorDeps<NodeHealthConfig, typeof AWS>;
 
 const PROBES_AT_ONCE = 16;
 
@@ -214,18 +210,7 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
 }
 
 /** Default dependencies, built once per container. */
-export const getDefaultNodeHealthDeps: () => NodeHealthDeps = containerDeps(
-  NodeHealthEnvSchema,
-  (config) => ({
-    ...sdkClients({
-      ec2: EC2Client,
-      autoscaling: AutoScalingClient,
-      ssm: SSMClient,
-      cloudwatch: CloudWatchClient,
-    }),
-    coordinator: lazyTrinoClient(config),
-  }),
-);
+export const getDefaultNodeHealthDeps: () => NodeHealthDeps = coordinatorDeps(NodeHealthEnvSchema, AWS);
 
 /** Builds the handler over the given dependencies. */
 export function makeNodeHealthHandler(deps: () => NodeHealthDeps = getDefaultNodeHealthDeps) {

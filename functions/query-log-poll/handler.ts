@@ -15,22 +15,19 @@ import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { sendMessages } from '../../lib/aws/sqs.ts';
 import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
-import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
 import { scheduledHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { type PollWatermark, selectCompletedQueries, toCompletedEvent } from './decide.ts';
 import { type QueryLogPollConfig, QueryLogPollEnvSchema, WatermarkSchema } from './schemas.ts';
 
+/** The AWS SDK clients of the query-log poller (dependency name → client class). */
+const AWS = { sqs: SQSClient, ssm: SSMClient, cloudwatch: CloudWatchClient };
+
 /** Dependencies; injectable for tests. */
-export interface PollDeps extends ContainerDeps<QueryLogPollConfig> {
-  readonly sqs: SQSClient;
-  readonly ssm: SSMClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly coordinator: () => Promise<TrinoClient>;
-}
+export type PollDeps = CoordinatorDeps<QueryLogPollConfig, typeof AWS>;
 
 /** Result of one poll. */
 export interface PollResult {
@@ -144,10 +141,7 @@ export async function runPoll(deps: PollDeps, call: AwsCall = {}): Promise<PollR
 }
 
 /** Default dependencies, built once per container. */
-export const getDefaultPollDeps: () => PollDeps = containerDeps(QueryLogPollEnvSchema, (config) => ({
-  ...sdkClients({ sqs: SQSClient, ssm: SSMClient, cloudwatch: CloudWatchClient }),
-  coordinator: lazyTrinoClient(config),
-}));
+export const getDefaultPollDeps: () => PollDeps = coordinatorDeps(QueryLogPollEnvSchema, AWS);
 
 /** Builds the handler over the given dependencies. */
 export function makePollHandler(deps: () => PollDeps = getDefaultPollDeps) {

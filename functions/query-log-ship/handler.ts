@@ -11,7 +11,13 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { SQS_BATCH, sendMessages } from '../../lib/aws/sqs.ts';
-import { type ContainerDeps, containerDeps, onceResolved, sdkClients } from '../../lib/deps.ts';
+import {
+  type ContainerDeps,
+  containerDeps,
+  onceResolved,
+  type SdkClients,
+  sdkClients,
+} from '../../lib/deps.ts';
 import { eventHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import { publishMetricSet } from '../../lib/metrics-sink.ts';
@@ -20,10 +26,11 @@ import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/q
 import { dailyIndexName, decideShipment, type ItemResult, type ShipMessage } from './decide.ts';
 import { type QueryLogShipConfig, QueryLogShipEnvSchema, type SqsEvent, SqsEventSchema } from './schemas.ts';
 
+/** The AWS SDK clients of the query-log shipper (dependency name → client class). */
+const AWS = { sqs: SQSClient, cloudwatch: CloudWatchClient };
+
 /** Dependencies; injectable for tests. */
-export interface ShipDeps extends ContainerDeps<QueryLogShipConfig> {
-  readonly sqs: SQSClient;
-  readonly cloudwatch: CloudWatchClient;
+export interface ShipDeps extends ContainerDeps<QueryLogShipConfig>, SdkClients<typeof AWS> {
   /** The search engine, resolved once (endpoint lookup, credentials) and cached by the caller. */
   readonly sink: () => Promise<QueryLogSink>;
 }
@@ -170,7 +177,7 @@ export async function runShip(event: SqsEvent, deps: ShipDeps, call: AwsCall = {
 
 /** Default dependencies, built once per container (the sink is resolved lazily and cached). */
 export const getDefaultShipDeps: () => ShipDeps = containerDeps(QueryLogShipEnvSchema, (config) => ({
-  ...sdkClients({ sqs: SQSClient, cloudwatch: CloudWatchClient }),
+  ...sdkClients(AWS),
   sink: onceResolved(() => sinkFromConfig(config)),
 }));
 

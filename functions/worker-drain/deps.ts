@@ -9,32 +9,19 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { LifecycleActionRef } from '../../lib/aws/autoscaling.ts';
-import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import type { DrainPolicy } from './decide.ts';
 import { type DrainConfig, DrainEnvSchema } from './schemas.ts';
 
+/** The AWS SDK clients of the drain functions (dependency name → client class). */
+const AWS = { autoscaling: AutoScalingClient, ec2: EC2Client, sfn: SFNClient, cloudwatch: CloudWatchClient };
+
 /** Everything the drain handlers need from outside; injectable for tests. */
-export interface DrainDeps extends ContainerDeps<DrainConfig> {
-  readonly autoscaling: AutoScalingClient;
-  readonly ec2: EC2Client;
-  readonly sfn: SFNClient;
-  readonly cloudwatch: CloudWatchClient;
-  /** Coordinator client (credentials resolved once). */
-  readonly coordinator: () => Promise<TrinoClient>;
-}
+export type DrainDeps = CoordinatorDeps<DrainConfig, typeof AWS>;
 
 /** Default dependencies, built once per container. */
-export const getDefaultDrainDeps: () => DrainDeps = containerDeps(DrainEnvSchema, (config) => ({
-  ...sdkClients({
-    autoscaling: AutoScalingClient,
-    ec2: EC2Client,
-    sfn: SFNClient,
-    cloudwatch: CloudWatchClient,
-  }),
-  coordinator: lazyTrinoClient(config),
-}));
+export const getDefaultDrainDeps: () => DrainDeps = coordinatorDeps(DrainEnvSchema, AWS);
 
 /** Policy of the drain decisions from configuration and the hook's real HeartbeatTimeout (ms). */
 export function drainPolicy(config: DrainConfig, heartbeatTimeoutMs: number): DrainPolicy {
