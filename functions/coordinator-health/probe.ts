@@ -83,10 +83,8 @@ export async function secondSignals(
   } catch {
     return { ...base, viaPrimary: 'UNKNOWN' };
   }
-  const primary = client.forNode(primaryUrl);
-  try {
-    return { ...base, viaPrimary: await probe(primary, deps.config.PROBE_TIMEOUT_MS, call) };
-  } finally {
-    primary.close();
-  }
+  const viaPrimary = await client.withNode(primaryUrl, (primary) =>
+    probe(primary, deps.config.PROBE_TIMEOUT_MS, call),
+  );
+  return { ...base, viaPrimary };
 }

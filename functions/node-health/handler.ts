@@ -18,7 +18,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import { describeGroup, type GroupView, markInstanceUnhealthy } from '../../lib/aws/autoscaling.ts';
 import { type AwsCall, describeEni, describeInstances, type InstanceView } from '../../lib/aws/ec2.ts';
-import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
+import { getJsonParameter, putParameterValue } from '../../lib/aws/ssm.ts';
 import { scheduledHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
@@ -47,17 +47,9 @@ function parameterName(config: NodeHealthConfig): string {
 }
 
 async function readState(deps: NodeHealthDeps, call: AwsCall): Promise<HealthState> {
-  const value = await getParameterValue(deps.ssm, parameterName(deps.config), call);
-  if (value === undefined) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    json = undefined;
-  }
-  const parsed = HealthStateSchema.safeParse(json);
-  if (!parsed.success) logger.warn('Node-health state unreadable: starting afresh');
-  return parsed.success ? parsed.data : {};
+  const read = await getJsonParameter(deps.ssm, parameterName(deps.config), HealthStateSchema, call);
+  if (read.found && !read.ok) logger.warn('Node-health state unreadable: starting afresh');
+  return read.found && read.ok ? read.value : {};
 }
 
 /** Hosts (host:port) the coordinator lists in `/v1/node`, or `UNKNOWN`. */
@@ -103,15 +95,12 @@ async function observeMembers(deps: NodeHealthDeps, call: AwsCall): Promise<Memb
     limit(async (): Promise<MemberObservation> => {
       const instance = instances.get(m.instanceId);
       const target = url(config.WORKER_URL_TEMPLATE, instance);
-      let process = 'UNKNOWN';
-      if (target !== undefined) {
-        const worker = coordinator.forNode(target.origin);
-        try {
-          process = await observeWorkerState(worker).catch(() => 'UNKNOWN');
-        } finally {
-          worker.close();
-        }
-      }
+      const process =
+        target === undefined
+          ? 'UNKNOWN'
+          : await coordinator.withNode(target.origin, (worker) =>
+              observeWorkerState(worker).catch(() => 'UNKNOWN'),
+            );
       return {
         instanceId: m.instanceId,
         group: 'worker',
@@ -126,18 +115,15 @@ async function observeMembers(deps: NodeHealthDeps, call: AwsCall): Promise<Memb
     limit(async (): Promise<MemberObservation> => {
       const instance = instances.get(m.instanceId);
       const target = url(config.PRIMARY_URL_TEMPLATE, instance);
-      let process = 'UNKNOWN';
-      if (target !== undefined && m.instanceId !== holder) {
-        const node = coordinator.forNode(target.origin);
-        try {
-          const info = await node.getInfo({ timeoutMs: config.PROBE_TIMEOUT_MS });
-          process = !info.starting && info.coordinator ? 'ANSWERS' : 'UNREACHABLE';
-        } catch {
-          process = 'UNREACHABLE';
-        } finally {
-          node.close();
-        }
-      }
+      const process =
+        target === undefined || m.instanceId === holder
+          ? 'UNKNOWN'
+          : await coordinator.withNode(target.origin, (node) =>
+              node.getInfo({ timeoutMs: config.PROBE_TIMEOUT_MS }).then(
+                (info) => (!info.starting && info.coordinator ? 'ANSWERS' : 'UNREACHABLE'),
+                () => 'UNREACHABLE',
+              ),
+            );
       return {
         instanceId: m.instanceId,
         group: 'coordinator',

@@ -14,7 +14,7 @@ import pLimit from 'p-limit';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { sendMessages } from '../../lib/aws/sqs.ts';
-import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
+import { getJsonParameter, putParameterValue } from '../../lib/aws/ssm.ts';
 import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
 import { scheduledHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
@@ -46,17 +46,9 @@ function parameterName(config: QueryLogPollConfig): string {
 }
 
 async function readWatermark(deps: PollDeps, call: AwsCall): Promise<PollWatermark | undefined> {
-  const value = await getParameterValue(deps.ssm, parameterName(deps.config), call);
-  if (value === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    json = undefined;
-  }
-  const parsed = WatermarkSchema.safeParse(json);
-  if (!parsed.success) logger.warn('Query-log watermark unreadable: starting from what Trino retains');
-  return parsed.success ? parsed.data : undefined;
+  const read = await getJsonParameter(deps.ssm, parameterName(deps.config), WatermarkSchema, call);
+  if (read.found && !read.ok) logger.warn('Query-log watermark unreadable: starting from what Trino retains');
+  return read.found && read.ok ? read.value : undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type * as z from 'zod';
 import { sdkErrorName } from './sdk-errors.ts';
 import { type AwsCall, sendAws } from './send.ts';
 
@@ -50,4 +51,34 @@ export async function putParameterValue(
       ),
     call,
   );
+}
+
+/** What {@link getJsonParameter} read: nothing (no parameter), a value that does not parse, or the parsed value. */
+export type JsonParameter<T> =
+  | { readonly found: false }
+  | { readonly found: true; readonly ok: false }
+  | { readonly found: true; readonly ok: true; readonly value: T };
+
+/**
+ * Reads a `String` parameter holding JSON ({@link getParameterValue}) and parses it with `schema`.
+ * @returns `found: false` when the parameter does not exist; `ok: false` when its value is not JSON or does not
+ *   match `schema`; otherwise the parsed value.
+ * @throws AwsThrottledError | AwsError
+ */
+export async function getJsonParameter<S extends z.ZodType>(
+  ssm: SSMClient,
+  name: string,
+  schema: S,
+  call: AwsCall = {},
+): Promise<JsonParameter<z.output<S>>> {
+  const value = await getParameterValue(ssm, name, call);
+  if (value === undefined) return { found: false };
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    json = undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { found: true, ok: true, value: parsed.data } : { found: true, ok: false };
 }
