@@ -11,7 +11,6 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { notifyAlarmTopic } from '../../lib/aws/sns.ts';
 import { logger } from '../../lib/logger.ts';
-import type { TrinoClient } from '../../lib/trino/client.ts';
 import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { type FailoverConfig, FailoverEnvSchema, type FailoverState } from './schemas.ts';
 

@@ -18,7 +18,6 @@ import { getJsonParameter, putParameterValue } from '../../lib/aws/ssm.ts';
 import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
 import { scheduledHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
-import type { TrinoClient } from '../../lib/trino/client.ts';
 import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { type PollWatermark, selectCompletedQueries, toCompletedEvent } from './decide.ts';
 import { type QueryLogPollConfig, QueryLogPollEnvSchema, WatermarkSchema } from './schemas.ts';

@@ -48,14 +48,12 @@ export async function runStartDrain(event: LifecycleActionEvent, deps: DrainDeps
   return { started: false, duplicate: true, executionName: name };
 }
 
+/** What a validation error calls the event. */
+const SOURCE = 'EC2 Instance-terminate Lifecycle Action event';
+
 /** Builds the handler over the given dependencies. */
 export function makeStartDrainHandler(deps: () => DrainDeps = getDefaultDrainDeps) {
-  return eventHandler(
-    LifecycleActionEventSchema,
-    'EC2 Instance-terminate Lifecycle Action event',
-    deps,
-    runStartDrain,
-  );
+  return eventHandler(LifecycleActionEventSchema, SOURCE, deps, runStartDrain);
 }
 
 /** Lambda entry point (serverless.yml: `startDrain`). */
