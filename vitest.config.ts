@@ -39,6 +39,7 @@ export default defineConfig({
       // The modules without I/O: the decisions, the pure parts of lib/, and the drills' figures.
       include: [
         'functions/**/decide.ts',
+        'functions/**/decide/*.ts',
         'lib/{config,errors,instance-url}.ts',
         'lib/aws/{observed,sdk-errors}.ts',
         'lib/trino/{schemas,units,sql-redact,query-events}.ts',
@@ -47,6 +48,7 @@ export default defineConfig({
       thresholds: {
         // Decision modules are the control logic: every branch is tested (conventions, rule 11).
         'functions/**/decide.ts': { 100: true, perFile: true },
+        'functions/**/decide/*.ts': { 100: true, perFile: true },
         'harness/drills/figures.ts': { 100: true },
         // lib/'s contracts (errors, config, URLs, "could not read", SDK error translation): every branch.
         'lib/{config,errors,instance-url}.ts': { 100: true, perFile: true },

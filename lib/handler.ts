@@ -11,6 +11,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { HandlerTimeoutError, ValidationError } from './errors.ts';
+import { ScheduledEventSchema } from './events.ts';
 import { logger } from './logger.ts';
 import { parseEvent } from './middleware.ts';
 
@@ -70,4 +71,45 @@ export function defineHandler<S extends z.ZodType, D, R>(
       }
       return spec.run(input, deps(), { signal, context });
     });
+}
+
+/** What {@link eventHandler}'s run function gets besides its input and dependencies: the invocation's abort signal. */
+export interface HandlerCall {
+  /** Aborted {@link HANDLER_STOP_MARGIN_MS} before the Lambda timeout: pass it to every Trino and AWS call. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * {@link defineHandler} for a run function that needs only the abort signal of the invocation.
+ * @param schema - zod schema of the inbound event; `run` receives its parsed output.
+ * @param source - What the event is, for the validation error (e.g. `"SQS batch event"`).
+ * @param deps - A function giving the dependencies (called per invocation: build them once and cache).
+ * @param run - The handler body: `run(input, deps, { signal })`.
+ * @throws ValidationError on a bad event; HandlerTimeoutError when the Lambda timeout is near; whatever `run` throws.
+ * @example export const handler = eventHandler(SqsEventSchema, 'SQS batch event', getDefaultShipDeps, runShip);
+ */
+export function eventHandler<S extends z.ZodType, D, R>(
+  schema: S,
+  source: string,
+  deps: () => D,
+  run: (input: z.output<S>, deps: D, call: HandlerCall) => Promise<R>,
+): LambdaHandler<R> {
+  return defineHandler({ schema, source, run: (input, d, { signal }) => run(input, d, { signal }) }, deps);
+}
+
+/**
+ * Defines the handler of a scheduled function: {@link eventHandler} over the EventBridge scheduled event
+ * ({@link ScheduledEventSchema}), whose content the run function does not need.
+ * @param deps - A function giving the dependencies (called per invocation: build them once and cache).
+ * @param run - The cycle: `run(deps, { signal })`.
+ * @throws ValidationError on an event that is not a scheduled event; HandlerTimeoutError; whatever `run` throws.
+ * @example export const handler = scheduledHandler(getDefaultPollDeps, runPoll);
+ */
+export function scheduledHandler<D, R>(
+  deps: () => D,
+  run: (deps: D, call: HandlerCall) => Promise<R>,
+): LambdaHandler<R> {
+  return eventHandler(ScheduledEventSchema, 'EventBridge scheduled event', deps, (_event, d, call) =>
+    run(d, call),
+  );
 }

@@ -11,9 +11,9 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import pLimit from 'p-limit';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { type ContainerDeps, containerDeps, sdkClients } from '../../lib/deps.ts';
 import { TrinoError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { scheduledHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import type { Metric } from '../../lib/metrics.ts';
 import { publishMetricSet } from '../../lib/metrics-sink.ts';
@@ -27,7 +27,7 @@ import {
   computeClusterMetrics,
   selectMetricSet,
 } from './decide.ts';
-import { type MetricsConfig, MetricsEnvSchema, ScheduledEventSchema } from './schemas.ts';
+import { type MetricsConfig, MetricsEnvSchema } from './schemas.ts';
 
 /**
  * Trino's name of the coordinator's cluster memory manager MBean (io.trino.memory.ClusterMemoryManager). The
@@ -36,13 +36,10 @@ import { type MetricsConfig, MetricsEnvSchema, ScheduledEventSchema } from './sc
 export const CLUSTER_MEMORY_MBEAN = ENGINE_NAMES.trino.clusterMemoryMBean;
 
 /** Everything the handler needs from the outside world; injectable for tests. */
-export interface MetricsDeps {
-  readonly config: MetricsConfig;
+export interface MetricsDeps extends ContainerDeps<MetricsConfig> {
   readonly cloudwatch: CloudWatchClient;
   /** Returns the coordinator client (credentials resolved and cached). */
   readonly trino: () => Promise<TrinoClient>;
-  /** Epoch ms. */
-  readonly now: () => number;
 }
 
 /** Result of one cycle (also what the sandbox prints). */
@@ -197,35 +194,18 @@ function describe(error: unknown): Record<string, unknown> {
   return { message: String(error) };
 }
 
-let defaultDeps: MetricsDeps | undefined;
-
 /** Default dependencies, built once per container: config from the environment, one CloudWatch client. */
-export function getDefaultDeps(): MetricsDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(MetricsEnvSchema);
-    defaultDeps = {
-      config,
-      cloudwatch: new CloudWatchClient({}),
-      trino: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultDeps: () => MetricsDeps = containerDeps(MetricsEnvSchema, (config) => ({
+  ...sdkClients({ cloudwatch: CloudWatchClient }),
+  trino: lazyTrinoClient(config),
+}));
 
 /**
  * Builds the handler.
  * @param deps - A function giving the dependencies (default {@link getDefaultDeps}).
  */
 export function makeHandler(deps: () => MetricsDeps = getDefaultDeps) {
-  return defineHandler(
-    {
-      schema: ScheduledEventSchema,
-      source: 'EventBridge scheduled event',
-      run: (_event, d: MetricsDeps, { signal }) => runMetricsCycle(d, { signal }),
-    },
-    deps,
-  );
+  return scheduledHandler(deps, runMetricsCycle);
 }
 
 /** Lambda entry point. */

@@ -8,23 +8,8 @@ import { envBool, envInt } from '../../lib/config.ts';
 import { MetricsSinkSchema } from '../../lib/metrics-sink.ts';
 import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
 
-/**
- * The EventBridge scheduled event that triggers a cycle (`detail-type: "Scheduled Event"`, `source: "aws.events"`).
- * Source: Amazon EventBridge, "Creating a rule that runs on a schedule".
- */
-export const ScheduledEventSchema = z.object({
-  version: z.string(),
-  id: z.string().min(1),
-  'detail-type': z.literal('Scheduled Event'),
-  source: z.literal('aws.events'),
-  account: z.string(),
-  time: z.iso.datetime(),
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: z.object({}).loose(),
-});
-/** Parsed scheduled event. */
-export type ScheduledEvent = z.infer<typeof ScheduledEventSchema>;
+/** The EventBridge scheduled event that triggers a cycle (defined in lib/events.ts, shared by every scheduled function). */
+export { type ScheduledEvent, ScheduledEventSchema } from '../../lib/events.ts';
 
 /**
  * Environment of the function (plus {@link TrinoConnectionEnvSchema}):

@@ -9,44 +9,19 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
-import { publishNotification } from '../../lib/aws/sns.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { notifyAlarmTopic } from '../../lib/aws/sns.ts';
 import { logger } from '../../lib/logger.ts';
-import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { type FailoverConfig, FailoverEnvSchema, type FailoverState } from './schemas.ts';
 
-/** Dependencies; injectable for tests. */
-export interface FailoverDeps {
-  readonly config: FailoverConfig;
-  readonly ec2: EC2Client;
-  readonly autoscaling: AutoScalingClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly sns: SNSClient;
-  /** Client of the coordinator through the ENI address (`TRINO_URL`), with the cluster's credentials. */
-  readonly coordinator: () => Promise<TrinoClient>;
-  /** Epoch ms. */
-  readonly now: () => number;
-}
+/** The AWS SDK clients of the failover tasks (dependency name → client class). */
+const AWS = { ec2: EC2Client, autoscaling: AutoScalingClient, cloudwatch: CloudWatchClient, sns: SNSClient };
 
-let defaultDeps: FailoverDeps | undefined;
+/** Dependencies; injectable for tests (`coordinator`: through the ENI address, with the cluster's credentials). */
+export type FailoverDeps = CoordinatorDeps<FailoverConfig, typeof AWS>;
 
 /** Default dependencies, built once per container. */
-export function getDefaultFailoverDeps(): FailoverDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(FailoverEnvSchema);
-    defaultDeps = {
-      config,
-      ec2: new EC2Client({}),
-      autoscaling: new AutoScalingClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      sns: new SNSClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultFailoverDeps: () => FailoverDeps = coordinatorDeps(FailoverEnvSchema, AWS);
 
 /** Appends a timeline entry (and logs it). */
 export function note(state: FailoverState, atMs: number, event: string): FailoverState {
@@ -54,15 +29,7 @@ export function note(state: FailoverState, atMs: number, event: string): Failove
   return { ...state, timeline: [...state.timeline, { atMs, event }] };
 }
 
-/** Notifies the alarm topic (when configured); a failed publish is logged, never fatal. */
-export async function notify(
-  deps: FailoverDeps,
-  subject: string,
-  message: unknown,
-  call: AwsCall,
-): Promise<void> {
-  if (deps.config.ALARM_TOPIC_ARN === undefined) return;
-  await publishNotification(deps.sns, deps.config.ALARM_TOPIC_ARN, subject, message, call).catch(
-    (error: unknown) => logger.warn('Could not notify the alarm topic', { error: String(error) }),
-  );
+/** Notifies the alarm topic (when configured); a failed publish is logged, never fatal ({@link notifyAlarmTopic}). */
+export function notify(deps: FailoverDeps, subject: string, message: unknown, call: AwsCall): Promise<void> {
+  return notifyAlarmTopic(deps.sns, deps.config.ALARM_TOPIC_ARN, subject, message, call);
 }

@@ -18,15 +18,13 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import { describeGroup, type GroupView, markInstanceUnhealthy } from '../../lib/aws/autoscaling.ts';
 import { type AwsCall, describeEni, describeInstances, type InstanceView } from '../../lib/aws/ec2.ts';
-import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { getJsonParameter, putParameterValue } from '../../lib/aws/ssm.ts';
+import { scheduledHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
-import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { observeWorkerState } from '../worker-drain/worker.ts';
 import {
   decideNodeHealth,
@@ -36,16 +34,11 @@ import {
 } from './decide.ts';
 import { HealthStateSchema, type NodeHealthConfig, NodeHealthEnvSchema } from './schemas.ts';
 
+/** The AWS SDK clients of node-health (dependency name → client class). */
+const AWS = { ec2: EC2Client, autoscaling: AutoScalingClient, ssm: SSMClient, cloudwatch: CloudWatchClient };
+
 /** Dependencies; injectable for tests. */
-export interface NodeHealthDeps {
-  readonly config: NodeHealthConfig;
-  readonly ec2: EC2Client;
-  readonly autoscaling: AutoScalingClient;
-  readonly ssm: SSMClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly coordinator: () => Promise<TrinoClient>;
-  readonly now: () => number;
-}
+export type NodeHealthDeps = CoordinatorDeps<NodeHealthConfig, typeof AWS>;
 
 const PROBES_AT_ONCE = 16;
 
@@ -54,17 +47,9 @@ function parameterName(config: NodeHealthConfig): string {
 }
 
 async function readState(deps: NodeHealthDeps, call: AwsCall): Promise<HealthState> {
-  const value = await getParameterValue(deps.ssm, parameterName(deps.config), call);
-  if (value === undefined) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    json = undefined;
-  }
-  const parsed = HealthStateSchema.safeParse(json);
-  if (!parsed.success) logger.warn('Node-health state unreadable: starting afresh');
-  return parsed.success ? parsed.data : {};
+  const read = await getJsonParameter(deps.ssm, parameterName(deps.config), HealthStateSchema, call);
+  if (read.found && !read.ok) logger.warn('Node-health state unreadable: starting afresh');
+  return read.found && read.ok ? read.value : {};
 }
 
 /** Hosts (host:port) the coordinator lists in `/v1/node`, or `UNKNOWN`. */
@@ -110,15 +95,12 @@ async function observeMembers(deps: NodeHealthDeps, call: AwsCall): Promise<Memb
     limit(async (): Promise<MemberObservation> => {
       const instance = instances.get(m.instanceId);
       const target = url(config.WORKER_URL_TEMPLATE, instance);
-      let process = 'UNKNOWN';
-      if (target !== undefined) {
-        const worker = coordinator.forNode(target.origin);
-        try {
-          process = await observeWorkerState(worker).catch(() => 'UNKNOWN');
-        } finally {
-          worker.close();
-        }
-      }
+      const process =
+        target === undefined
+          ? 'UNKNOWN'
+          : await coordinator.withNode(target.origin, (worker) =>
+              observeWorkerState(worker).catch(() => 'UNKNOWN'),
+            );
       return {
         instanceId: m.instanceId,
         group: 'worker',
@@ -133,18 +115,15 @@ async function observeMembers(deps: NodeHealthDeps, call: AwsCall): Promise<Memb
     limit(async (): Promise<MemberObservation> => {
       const instance = instances.get(m.instanceId);
       const target = url(config.PRIMARY_URL_TEMPLATE, instance);
-      let process = 'UNKNOWN';
-      if (target !== undefined && m.instanceId !== holder) {
-        const node = coordinator.forNode(target.origin);
-        try {
-          const info = await node.getInfo({ timeoutMs: config.PROBE_TIMEOUT_MS });
-          process = !info.starting && info.coordinator ? 'ANSWERS' : 'UNREACHABLE';
-        } catch {
-          process = 'UNREACHABLE';
-        } finally {
-          node.close();
-        }
-      }
+      const process =
+        target === undefined || m.instanceId === holder
+          ? 'UNKNOWN'
+          : await coordinator.withNode(target.origin, (node) =>
+              node.getInfo({ timeoutMs: config.PROBE_TIMEOUT_MS }).then(
+                (info) => (!info.starting && info.coordinator ? 'ANSWERS' : 'UNREACHABLE'),
+                () => 'UNREACHABLE',
+              ),
+            );
       return {
         instanceId: m.instanceId,
         group: 'coordinator',
@@ -216,35 +195,12 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
   return decision;
 }
 
-let defaultDeps: NodeHealthDeps | undefined;
-
 /** Default dependencies, built once per container. */
-export function getDefaultNodeHealthDeps(): NodeHealthDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(NodeHealthEnvSchema);
-    defaultDeps = {
-      config,
-      ec2: new EC2Client({}),
-      autoscaling: new AutoScalingClient({}),
-      ssm: new SSMClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultNodeHealthDeps: () => NodeHealthDeps = coordinatorDeps(NodeHealthEnvSchema, AWS);
 
 /** Builds the handler over the given dependencies. */
 export function makeNodeHealthHandler(deps: () => NodeHealthDeps = getDefaultNodeHealthDeps) {
-  return defineHandler(
-    {
-      schema: ScheduledEventSchema,
-      source: 'EventBridge scheduled event',
-      run: (_event, d: NodeHealthDeps, { signal }) => runNodeHealth(d, { signal }),
-    },
-    deps,
-  );
+  return scheduledHandler(deps, runNodeHealth);
 }
 
 /** Lambda entry point (serverless.yml: `nodeHealth`). */

@@ -14,26 +14,19 @@ import pLimit from 'p-limit';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { sendMessages } from '../../lib/aws/sqs.ts';
-import { getParameterValue, putParameterValue } from '../../lib/aws/ssm.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { getJsonParameter, putParameterValue } from '../../lib/aws/ssm.ts';
 import { AwsError, TrinoHttpError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { scheduledHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
-import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
-import { ScheduledEventSchema } from '../cluster-metrics/schemas.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import { type PollWatermark, selectCompletedQueries, toCompletedEvent } from './decide.ts';
 import { type QueryLogPollConfig, QueryLogPollEnvSchema, WatermarkSchema } from './schemas.ts';
 
+/** The AWS SDK clients of the query-log poller (dependency name → client class). */
+const AWS = { sqs: SQSClient, ssm: SSMClient, cloudwatch: CloudWatchClient };
+
 /** Dependencies; injectable for tests. */
-export interface PollDeps {
-  readonly config: QueryLogPollConfig;
-  readonly sqs: SQSClient;
-  readonly ssm: SSMClient;
-  readonly cloudwatch: CloudWatchClient;
-  readonly coordinator: () => Promise<TrinoClient>;
-  readonly now: () => number;
-}
+export type PollDeps = CoordinatorDeps<QueryLogPollConfig, typeof AWS>;
 
 /** Result of one poll. */
 export interface PollResult {
@@ -52,17 +45,9 @@ function parameterName(config: QueryLogPollConfig): string {
 }
 
 async function readWatermark(deps: PollDeps, call: AwsCall): Promise<PollWatermark | undefined> {
-  const value = await getParameterValue(deps.ssm, parameterName(deps.config), call);
-  if (value === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    json = undefined;
-  }
-  const parsed = WatermarkSchema.safeParse(json);
-  if (!parsed.success) logger.warn('Query-log watermark unreadable: starting from what Trino retains');
-  return parsed.success ? parsed.data : undefined;
+  const read = await getJsonParameter(deps.ssm, parameterName(deps.config), WatermarkSchema, call);
+  if (read.found && !read.ok) logger.warn('Query-log watermark unreadable: starting from what Trino retains');
+  return read.found && read.ok ? read.value : undefined;
 }
 
 /**
@@ -146,34 +131,12 @@ export async function runPoll(deps: PollDeps, call: AwsCall = {}): Promise<PollR
   };
 }
 
-let defaultDeps: PollDeps | undefined;
-
 /** Default dependencies, built once per container. */
-export function getDefaultPollDeps(): PollDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(QueryLogPollEnvSchema);
-    defaultDeps = {
-      config,
-      sqs: new SQSClient({}),
-      ssm: new SSMClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultPollDeps: () => PollDeps = coordinatorDeps(QueryLogPollEnvSchema, AWS);
 
 /** Builds the handler over the given dependencies. */
 export function makePollHandler(deps: () => PollDeps = getDefaultPollDeps) {
-  return defineHandler(
-    {
-      schema: ScheduledEventSchema,
-      source: 'EventBridge scheduled event',
-      run: (_event, d: PollDeps, { signal }) => runPoll(d, { signal }),
-    },
-    deps,
-  );
+  return scheduledHandler(deps, runPoll);
 }
 
 /** Lambda entry point. */

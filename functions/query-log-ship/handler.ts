@@ -11,8 +11,14 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { SQS_BATCH, sendMessages } from '../../lib/aws/sqs.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import {
+  type ContainerDeps,
+  containerDeps,
+  onceResolved,
+  type SdkClients,
+  sdkClients,
+} from '../../lib/deps.ts';
+import { eventHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import { publishMetricSet } from '../../lib/metrics-sink.ts';
 import { type BulkDocument, type QueryLogSink, sinkFromConfig } from '../../lib/search/query-log-sink.ts';
@@ -20,14 +26,13 @@ import { QueryCompletedEventSchema, toQueryLogDocument } from '../../lib/trino/q
 import { dailyIndexName, decideShipment, type ItemResult, type ShipMessage } from './decide.ts';
 import { type QueryLogShipConfig, QueryLogShipEnvSchema, type SqsEvent, SqsEventSchema } from './schemas.ts';
 
+/** The AWS SDK clients of the query-log shipper (dependency name → client class). */
+const AWS = { sqs: SQSClient, cloudwatch: CloudWatchClient };
+
 /** Dependencies; injectable for tests. */
-export interface ShipDeps {
-  readonly config: QueryLogShipConfig;
-  readonly sqs: SQSClient;
-  readonly cloudwatch: CloudWatchClient;
+export interface ShipDeps extends ContainerDeps<QueryLogShipConfig>, SdkClients<typeof AWS> {
   /** The search engine, resolved once (endpoint lookup, credentials) and cached by the caller. */
   readonly sink: () => Promise<QueryLogSink>;
-  readonly now: () => number;
 }
 
 /** The Lambda's answer to the event source mapping. */
@@ -170,40 +175,15 @@ export async function runShip(event: SqsEvent, deps: ShipDeps, call: AwsCall = {
   return { batchItemFailures: [...retry].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-let defaultDeps: ShipDeps | undefined;
-
 /** Default dependencies, built once per container (the sink is resolved lazily and cached). */
-export function getDefaultShipDeps(): ShipDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(QueryLogShipEnvSchema);
-    let sink: Promise<QueryLogSink> | undefined;
-    defaultDeps = {
-      config,
-      sqs: new SQSClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      sink: () => {
-        sink ??= sinkFromConfig(config).catch((error: unknown) => {
-          sink = undefined;
-          throw error;
-        });
-        return sink;
-      },
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultShipDeps: () => ShipDeps = containerDeps(QueryLogShipEnvSchema, (config) => ({
+  ...sdkClients(AWS),
+  sink: onceResolved(() => sinkFromConfig(config)),
+}));
 
 /** Builds the handler over the given dependencies. */
 export function makeShipHandler(deps: () => ShipDeps = getDefaultShipDeps) {
-  return defineHandler(
-    {
-      schema: SqsEventSchema,
-      source: 'SQS batch event',
-      run: (event, d: ShipDeps, { signal }) => runShip(event, d, { signal }),
-    },
-    deps,
-  );
+  return eventHandler(SqsEventSchema, 'SQS batch event', deps, runShip);
 }
 
 /** Lambda entry point. */

@@ -1,5 +1,6 @@
 /**
- * Pure decisions of the worker drain: deadlines, poll pacing, heartbeats, completion, and the scale-in order.
+ * Pure decisions of the worker drain: deadlines, poll pacing, heartbeats, completion; the scale-in order
+ * in ./scale-in/decide.ts (re-exported here).
  * No I/O, no clock, no environment: time and policy are arguments. Every branch is unit-tested.
  *
  * AWS limits used (Amazon EC2 Auto Scaling User Guide, "Lifecycle hooks"): HeartbeatTimeout 30–7200 s; a
@@ -208,58 +209,10 @@ export function chooseDrainRequest(
 /** First Trino release with `DRAINING`/`DRAINED` (trinodb/trino#24444, merged December 2024). */
 export const FIRST_RELEASE_WITH_DRAINING = 468;
 
-/** A scale-in candidate and the load the coordinator reports for it. */
-export interface TerminationCandidate {
-  readonly instanceId: string;
-  /** Running + queued splits on the worker (coordinator's `system.runtime.tasks`); undefined = not a known worker. */
-  readonly splits?: number;
-  /** Tasks not yet finished on the worker. */
-  readonly tasks?: number;
-}
-
-/**
- * Orders scale-in candidates for an Auto Scaling custom termination policy: least loaded first. Instances the
- * coordinator does not know (still booting, or Trino not running) carry no work and come first.
- * Ties keep the order Auto Scaling gave.
- * @returns Instance ids, most preferred to terminate first.
- */
-export function orderForTermination(candidates: readonly TerminationCandidate[]): string[] {
-  return candidates
-    .map((candidate, index) => ({ candidate, index }))
-    .sort(
-      (a, b) =>
-        (a.candidate.splits ?? 0) - (b.candidate.splits ?? 0) ||
-        (a.candidate.tasks ?? 0) - (b.candidate.tasks ?? 0) ||
-        a.index - b.index,
-    )
-    .map(({ candidate }) => candidate.instanceId);
-}
-
-/**
- * Whether an instance is a worker of this cluster, from its launch-template tags (`trino-sentinel:cluster`,
- * `trino-sentinel:role=worker`): a Spot warning for any other instance is ignored.
- */
-export function isClusterWorker(tags: Readonly<Record<string, string>>, clusterName: string): boolean {
-  return tags['trino-sentinel:cluster'] === clusterName && tags['trino-sentinel:role'] === 'worker';
-}
-
-/**
- * The instance ids of a termination-policy event read leniently, in Auto Scaling's order: what the policy answers
- * when it cannot do better (an event it cannot parse, or the coordinator unreachable). Pure.
- * @returns The `Instances[].InstanceId` strings found, or `[]`.
- */
-export function inputOrder(event: unknown): string[] {
-  if (
-    typeof event !== 'object' ||
-    event === null ||
-    !('Instances' in event) ||
-    !Array.isArray(event.Instances)
-  ) {
-    return [];
-  }
-  return event.Instances.flatMap((i: unknown) =>
-    typeof i === 'object' && i !== null && 'InstanceId' in i && typeof i.InstanceId === 'string'
-      ? [i.InstanceId]
-      : [],
-  );
-}
+/** The scale-in decisions (termination order, which instances are this cluster's workers): ./scale-in/decide.ts. */
+export {
+  inputOrder,
+  isClusterWorker,
+  orderForTermination,
+  type TerminationCandidate,
+} from './scale-in/decide.ts';

@@ -9,43 +9,23 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { LifecycleActionRef } from '../../lib/aws/autoscaling.ts';
-import { loadConfig } from '../../lib/config.ts';
-import type { TrinoClient } from '../../lib/trino/client.ts';
-import { lazyTrinoClient } from '../../lib/trino/connect.ts';
+import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
+import type { AwsCall } from '../../lib/aws/ec2.ts';
+import { LifecycleActionGoneError } from '../../lib/errors.ts';
+import { logger } from '../../lib/logger.ts';
+import type { Metric } from '../../lib/metrics.ts';
+import { type CoordinatorDeps, coordinatorDeps } from '../../lib/trino/connect.ts';
 import type { DrainPolicy } from './decide.ts';
-import { type DrainConfig, DrainEnvSchema } from './schemas.ts';
+import { type DrainConfig, DrainEnvSchema, type DrainExecutionInput } from './schemas.ts';
+
+/** The AWS SDK clients of the drain functions (dependency name → client class). */
+const AWS = { autoscaling: AutoScalingClient, ec2: EC2Client, sfn: SFNClient, cloudwatch: CloudWatchClient };
 
 /** Everything the drain handlers need from outside; injectable for tests. */
-export interface DrainDeps {
-  readonly config: DrainConfig;
-  readonly autoscaling: AutoScalingClient;
-  readonly ec2: EC2Client;
-  readonly sfn: SFNClient;
-  readonly cloudwatch: CloudWatchClient;
-  /** Coordinator client (credentials resolved once). */
-  readonly coordinator: () => Promise<TrinoClient>;
-  /** Epoch ms. */
-  readonly now: () => number;
-}
-
-let defaultDeps: DrainDeps | undefined;
+export type DrainDeps = CoordinatorDeps<DrainConfig, typeof AWS>;
 
 /** Default dependencies, built once per container. */
-export function getDefaultDrainDeps(): DrainDeps {
-  if (defaultDeps === undefined) {
-    const config = loadConfig(DrainEnvSchema);
-    defaultDeps = {
-      config,
-      autoscaling: new AutoScalingClient({}),
-      ec2: new EC2Client({}),
-      sfn: new SFNClient({}),
-      cloudwatch: new CloudWatchClient({}),
-      coordinator: lazyTrinoClient(config),
-      now: () => Date.now(),
-    };
-  }
-  return defaultDeps;
-}
+export const getDefaultDrainDeps: () => DrainDeps = coordinatorDeps(DrainEnvSchema, AWS);
 
 /** Policy of the drain decisions from configuration and the hook's real HeartbeatTimeout (ms). */
 export function drainPolicy(config: DrainConfig, heartbeatTimeoutMs: number): DrainPolicy {
@@ -66,11 +46,6 @@ export function drainExecutionName(instanceId: string, lifecycleActionToken: str
   return `drain-${instanceId}-${createHash('sha256').update(lifecycleActionToken).digest('hex').slice(0, 24)}`;
 }
 
-/** A client of one worker; credentials never travel over its plain-HTTP internal port (the client refuses). */
-export function workerClient(coordinator: TrinoClient, url: string): TrinoClient {
-  return coordinator.forNode(url);
-}
-
 /** The loggable part of a lifecycle action reference (never the token). */
 export function safeRef(ref: LifecycleActionRef) {
   return {
@@ -78,4 +53,42 @@ export function safeRef(ref: LifecycleActionRef) {
     autoScalingGroupName: ref.autoScalingGroupName,
     lifecycleHookName: ref.lifecycleHookName,
   };
+}
+
+/** Publishes drain metrics; a failed publish is logged, never fatal. */
+export function publishDrainMetrics(deps: DrainDeps, metrics: Metric[], call: AwsCall): Promise<void> {
+  return publishMetrics(
+    deps.cloudwatch,
+    metrics,
+    {
+      namespace: deps.config.METRICS_NAMESPACE,
+      clusterName: deps.config.CLUSTER_NAME,
+      timestamp: new Date(deps.now()),
+    },
+    call,
+  ).then(
+    () => undefined,
+    (error: unknown) => logger.warn('Could not publish drain metrics', { error: String(error) }),
+  );
+}
+
+/** Runs a task; a lifecycle action found gone is counted (`DrainLifecycleLost`) before the error ends the drain. */
+export async function countingLost<T>(
+  deps: DrainDeps,
+  ref: DrainExecutionInput['lifecycle'],
+  call: AwsCall,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof LifecycleActionGoneError) {
+      logger.error('Lifecycle action lost: the drain ends without completing it', {
+        ...safeRef(ref),
+        error: error.message,
+      });
+      await publishDrainMetrics(deps, [{ name: 'DrainLifecycleLost', unit: 'Count', value: 1 }], call);
+    }
+    throw error;
+  }
 }

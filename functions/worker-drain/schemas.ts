@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { envBool, envInt } from '../../lib/config.ts';
+import { eventBridgeEventSchema } from '../../lib/events.ts';
 import { TrinoConnectionEnvSchema } from '../../lib/trino/connect.ts';
 
 const InstanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'must be an EC2 instance id (i-…)');
@@ -13,16 +14,10 @@ const InstanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'must be an EC2 instan
  * EventBridge event `EC2 Instance-terminate Lifecycle Action` (source `aws.autoscaling`).
  * Source: Amazon EC2 Auto Scaling User Guide, "Auto Scaling events" → lifecycle action event example.
  */
-export const LifecycleActionEventSchema = z.object({
-  version: z.string(),
-  id: z.string().min(1),
-  'detail-type': z.literal('EC2 Instance-terminate Lifecycle Action'),
-  source: z.literal('aws.autoscaling'),
-  account: z.string(),
-  time: z.iso.datetime(),
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: z.object({
+export const LifecycleActionEventSchema = eventBridgeEventSchema(
+  'EC2 Instance-terminate Lifecycle Action',
+  'aws.autoscaling',
+  z.object({
     LifecycleActionToken: z.string().min(1),
     AutoScalingGroupName: z.string().min(1),
     LifecycleHookName: z.string().min(1),
@@ -30,7 +25,7 @@ export const LifecycleActionEventSchema = z.object({
     LifecycleTransition: z.literal('autoscaling:EC2_INSTANCE_TERMINATING'),
     NotificationMetadata: z.string().optional(),
   }),
-});
+);
 /** Parsed lifecycle action event. */
 export type LifecycleActionEvent = z.infer<typeof LifecycleActionEventSchema>;
 
@@ -38,20 +33,14 @@ export type LifecycleActionEvent = z.infer<typeof LifecycleActionEventSchema>;
  * EventBridge event `EC2 Spot Instance Interruption Warning` (source `aws.ec2`).
  * Source: Amazon EC2 User Guide, "Spot Instance interruption notices".
  */
-export const SpotInterruptionEventSchema = z.object({
-  version: z.string(),
-  id: z.string().min(1),
-  'detail-type': z.literal('EC2 Spot Instance Interruption Warning'),
-  source: z.literal('aws.ec2'),
-  account: z.string(),
-  time: z.iso.datetime(),
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: z.object({
+export const SpotInterruptionEventSchema = eventBridgeEventSchema(
+  'EC2 Spot Instance Interruption Warning',
+  'aws.ec2',
+  z.object({
     'instance-id': InstanceId,
     'instance-action': z.enum(['terminate', 'stop', 'hibernate']),
   }),
-});
+);
 /** Parsed Spot interruption warning. */
 export type SpotInterruptionEvent = z.infer<typeof SpotInterruptionEventSchema>;
 

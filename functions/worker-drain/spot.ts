@@ -7,11 +7,11 @@
  */
 import { type AwsCall, describeInstance, type InstanceView } from '../../lib/aws/ec2.ts';
 import { InstanceGoneError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { eventHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
 import { isClusterWorker } from './decide.ts';
-import { type DrainDeps, getDefaultDrainDeps, workerClient } from './deps.ts';
+import { type DrainDeps, getDefaultDrainDeps } from './deps.ts';
 import { type SpotInterruptionEvent, SpotInterruptionEventSchema } from './schemas.ts';
 
 /**
@@ -37,26 +37,19 @@ export async function runSpotInterruption(event: SpotInterruptionEvent, deps: Dr
     return { action: 'none', reason: 'not a worker of this cluster' } as const;
   }
   const coordinator = await deps.coordinator();
-  const worker = workerClient(coordinator, instanceUrl(deps.config.WORKER_URL_TEMPLATE, instance));
-  try {
-    await worker.setState('SHUTTING_DOWN', call.signal ? { signal: call.signal } : {});
-  } finally {
-    worker.close();
-  }
+  await coordinator.withNode(instanceUrl(deps.config.WORKER_URL_TEMPLATE, instance), (worker) =>
+    worker.setState('SHUTTING_DOWN', call.signal ? { signal: call.signal } : {}),
+  );
   logger.info('Spot interruption: worker asked for SHUTTING_DOWN', { instanceId });
   return { action: 'SHUTTING_DOWN', instanceId } as const;
 }
 
+/** What a validation error calls the event. */
+const SOURCE = 'EC2 Spot Instance Interruption Warning event';
+
 /** Builds the handler over the given dependencies. */
 export function makeSpotInterruptionHandler(deps: () => DrainDeps = getDefaultDrainDeps) {
-  return defineHandler(
-    {
-      schema: SpotInterruptionEventSchema,
-      source: 'EC2 Spot Instance Interruption Warning event',
-      run: (event, d: DrainDeps, { signal }) => runSpotInterruption(event, d, { signal }),
-    },
-    deps,
-  );
+  return eventHandler(SpotInterruptionEventSchema, SOURCE, deps, runSpotInterruption);
 }
 
 /** Lambda entry point (serverless.yml: `spotInterruption`). */

@@ -7,7 +7,7 @@
 import type { AwsCall } from '../../lib/aws/ec2.ts';
 import { startExecution } from '../../lib/aws/sfn.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { eventHandler } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
 import { type DrainDeps, drainExecutionName, getDefaultDrainDeps, safeRef } from './deps.ts';
 import {
@@ -48,16 +48,12 @@ export async function runStartDrain(event: LifecycleActionEvent, deps: DrainDeps
   return { started: false, duplicate: true, executionName: name };
 }
 
+/** What a validation error calls the event. */
+const SOURCE = 'EC2 Instance-terminate Lifecycle Action event';
+
 /** Builds the handler over the given dependencies. */
 export function makeStartDrainHandler(deps: () => DrainDeps = getDefaultDrainDeps) {
-  return defineHandler(
-    {
-      schema: LifecycleActionEventSchema,
-      source: 'EC2 Instance-terminate Lifecycle Action event',
-      run: (event, d: DrainDeps, { signal }) => runStartDrain(event, d, { signal }),
-    },
-    deps,
-  );
+  return eventHandler(LifecycleActionEventSchema, SOURCE, deps, runStartDrain);
 }
 
 /** Lambda entry point (serverless.yml: `startDrain`). */

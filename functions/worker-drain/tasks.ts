@@ -11,15 +11,20 @@ import {
   lifecycleHookHeartbeatTimeoutMs,
   recordLifecycleActionHeartbeat,
 } from '../../lib/aws/autoscaling.ts';
-import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import { type AwsCall, describeInstance } from '../../lib/aws/ec2.ts';
-import { InstanceGoneError, LifecycleActionGoneError } from '../../lib/errors.ts';
-import { defineHandler } from '../../lib/handler.ts';
+import { InstanceGoneError } from '../../lib/errors.ts';
+import { eventHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
-import type { Metric } from '../../lib/metrics.ts';
 import { chooseDrainRequest, decideDrainStep, planDrain } from './decide.ts';
-import { type DrainDeps, drainPolicy, getDefaultDrainDeps, safeRef, workerClient } from './deps.ts';
+import {
+  countingLost,
+  type DrainDeps,
+  drainPolicy,
+  getDefaultDrainDeps,
+  publishDrainMetrics,
+  safeRef,
+} from './deps.ts';
 import {
   type DrainExecutionInput,
   DrainExecutionInputSchema,
@@ -28,43 +33,6 @@ import {
   DrainTaskInputSchema,
 } from './schemas.ts';
 import { observeWorkerState, requestDrain } from './worker.ts';
-
-function publish(deps: DrainDeps, metrics: Metric[], call: AwsCall): Promise<void> {
-  return publishMetrics(
-    deps.cloudwatch,
-    metrics,
-    {
-      namespace: deps.config.METRICS_NAMESPACE,
-      clusterName: deps.config.CLUSTER_NAME,
-      timestamp: new Date(deps.now()),
-    },
-    call,
-  ).then(
-    () => undefined,
-    (error: unknown) => logger.warn('Could not publish drain metrics', { error: String(error) }),
-  );
-}
-
-/** Runs a task; a lifecycle action found gone is counted (`DrainLifecycleLost`) before the error ends the drain. */
-async function countingLost<T>(
-  deps: DrainDeps,
-  ref: DrainExecutionInput['lifecycle'],
-  call: AwsCall,
-  run: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof LifecycleActionGoneError) {
-      logger.error('Lifecycle action lost: the drain ends without completing it', {
-        ...safeRef(ref),
-        error: error.message,
-      });
-      await publish(deps, [{ name: 'DrainLifecycleLost', unit: 'Count', value: 1 }], call);
-    }
-    throw error;
-  }
-}
 
 /**
  * BeginDrain: finds the worker, asks it to drain (DRAINING where supported, else SHUTTING_DOWN), plans the
@@ -91,8 +59,7 @@ export async function runBeginDrain(
       deps.coordinator(),
     ]);
     const workerUrl = instanceUrl(deps.config.WORKER_URL_TEMPLATE, instance);
-    const worker = workerClient(coordinator, workerUrl);
-    try {
+    return coordinator.withNode(workerUrl, async (worker) => {
       const info = await worker.getInfo(call.signal ? { signal: call.signal } : {});
       const wanted = chooseDrainRequest(
         info.nodeVersion.version,
@@ -127,9 +94,7 @@ export async function runBeginDrain(
         done: false,
         waitSeconds: Math.min(schedule.pollIntervalSeconds, 5),
       };
-    } finally {
-      worker.close();
-    }
+    });
   });
 }
 
@@ -144,12 +109,10 @@ export async function runCheckDrain(
   deps: DrainDeps,
   call: AwsCall = {},
 ): Promise<DrainState> {
-  const ref = input.lifecycle;
-  const drain = input.drain;
+  const { lifecycle: ref, drain } = input;
   return countingLost(deps, ref, call, async () => {
     const coordinator = await deps.coordinator();
-    const worker = workerClient(coordinator, drain.workerUrl);
-    try {
+    return coordinator.withNode(drain.workerUrl, async (worker) => {
       const [workerState, instancePresent] = await Promise.all([
         observeWorkerState(worker),
         describeInstance(deps.ec2, ref.instanceId, call).then(
@@ -205,9 +168,7 @@ export async function runCheckDrain(
         ...(step.outcome === undefined ? {} : { outcome: step.outcome }),
         waitSeconds: step.waitSeconds,
       };
-    } finally {
-      worker.close();
-    }
+    });
   });
 }
 
@@ -237,7 +198,7 @@ export async function runCompleteDrain(input: DrainTaskInput, deps: DrainDeps, c
       heartbeats: drain.progress.heartbeats,
     });
   }
-  await publish(
+  await publishDrainMetrics(
     deps,
     [
       { name: 'DrainDurationSeconds', unit: 'Seconds', value: drainSeconds },
@@ -257,29 +218,13 @@ export async function runCompleteDrain(input: DrainTaskInput, deps: DrainDeps, c
 /** Builds the three task handlers over the given dependencies. */
 export function makeDrainTaskHandlers(deps: () => DrainDeps = getDefaultDrainDeps) {
   return {
-    beginDrain: defineHandler(
-      {
-        schema: DrainExecutionInputSchema,
-        source: 'drain execution input',
-        run: (i, d: DrainDeps, { signal }) => runBeginDrain(i, d, { signal }),
-      },
+    beginDrain: eventHandler(DrainExecutionInputSchema, 'drain execution input', deps, runBeginDrain),
+    checkDrain: eventHandler(DrainTaskInputSchema, 'CheckDrain task input', deps, runCheckDrain),
+    completeDrain: eventHandler(
+      DrainTaskInputSchema,
+      'CompleteLifecycleAction task input',
       deps,
-    ),
-    checkDrain: defineHandler(
-      {
-        schema: DrainTaskInputSchema,
-        source: 'CheckDrain task input',
-        run: (i, d: DrainDeps, { signal }) => runCheckDrain(i, d, { signal }),
-      },
-      deps,
-    ),
-    completeDrain: defineHandler(
-      {
-        schema: DrainTaskInputSchema,
-        source: 'CompleteLifecycleAction task input',
-        run: (i, d: DrainDeps, { signal }) => runCompleteDrain(i, d, { signal }),
-      },
-      deps,
+      runCompleteDrain,
     ),
   };
 }

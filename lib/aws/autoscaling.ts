@@ -21,8 +21,8 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { AwsError, AwsThrottledError, LifecycleActionGoneError } from '../errors.ts';
-import type { AwsCall } from './ec2.ts';
 import { isThrottling, sdkErrorMessage, sdkErrorName, toAwsError } from './sdk-errors.ts';
+import { type AwsCall, type AwsRequest, sendAws } from './send.ts';
 
 /** Identifies one lifecycle action. */
 export interface LifecycleActionRef {
@@ -35,6 +35,21 @@ export interface LifecycleActionRef {
 
 /** `CONTINUE` lets the termination proceed; `ABANDON` also terminates (for terminating hooks) but marks it abandoned. */
 export type LifecycleActionResult = 'CONTINUE' | 'ABANDON';
+
+/** The lifecycle action's fields as the Auto Scaling API names them. */
+function lifecycleActionOf(ref: LifecycleActionRef) {
+  return {
+    AutoScalingGroupName: ref.autoScalingGroupName,
+    LifecycleHookName: ref.lifecycleHookName,
+    InstanceId: ref.instanceId,
+    LifecycleActionToken: ref.lifecycleActionToken,
+  };
+}
+
+/** A lifecycle action command: its failures translated by {@link translate} (the token never in the error). */
+function lifecycleRequest(operation: string, ref: LifecycleActionRef): AwsRequest<never> {
+  return { operation, translate: (cause) => translate(operation, ref, cause) };
+}
 
 function translate(operation: string, ref: LifecycleActionRef, cause: unknown): AwsError {
   const context = {
@@ -73,19 +88,12 @@ export async function recordLifecycleActionHeartbeat(
   ref: LifecycleActionRef,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await client.send(
-      new RecordLifecycleActionHeartbeatCommand({
-        AutoScalingGroupName: ref.autoScalingGroupName,
-        LifecycleHookName: ref.lifecycleHookName,
-        InstanceId: ref.instanceId,
-        LifecycleActionToken: ref.lifecycleActionToken,
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    throw translate('RecordLifecycleActionHeartbeat', ref, cause);
-  }
+  const heartbeat = new RecordLifecycleActionHeartbeatCommand(lifecycleActionOf(ref));
+  await sendAws(
+    lifecycleRequest('RecordLifecycleActionHeartbeat', ref),
+    (options) => client.send(heartbeat, options),
+    call,
+  );
 }
 
 /**
@@ -98,20 +106,15 @@ export async function completeLifecycleAction(
   result: LifecycleActionResult,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await client.send(
-      new CompleteLifecycleActionCommand({
-        AutoScalingGroupName: ref.autoScalingGroupName,
-        LifecycleHookName: ref.lifecycleHookName,
-        InstanceId: ref.instanceId,
-        LifecycleActionToken: ref.lifecycleActionToken,
-        LifecycleActionResult: result,
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    throw translate('CompleteLifecycleAction', ref, cause);
-  }
+  const complete = new CompleteLifecycleActionCommand({
+    ...lifecycleActionOf(ref),
+    LifecycleActionResult: result,
+  });
+  await sendAws(
+    lifecycleRequest('CompleteLifecycleAction', ref),
+    (options) => client.send(complete, options),
+    call,
+  );
 }
 
 /**
@@ -124,17 +127,15 @@ export async function describeAutoScalingInstance(
   instanceId: string,
   call: AwsCall = {},
 ): Promise<{ autoScalingGroupName: string; lifecycleState: string } | undefined> {
-  try {
-    const out = await client.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }), {
-      abortSignal: call.signal,
-    });
-    const found = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
-    return found?.AutoScalingGroupName && found.LifecycleState
-      ? { autoScalingGroupName: found.AutoScalingGroupName, lifecycleState: found.LifecycleState }
-      : undefined;
-  } catch (cause) {
-    throw toAwsError('Auto Scaling DescribeAutoScalingInstances', cause, { instanceId });
-  }
+  const out = await sendAws(
+    { operation: 'Auto Scaling DescribeAutoScalingInstances', context: { instanceId } },
+    (options) => client.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }), options),
+    call,
+  );
+  const found = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
+  return found?.AutoScalingGroupName && found.LifecycleState
+    ? { autoScalingGroupName: found.AutoScalingGroupName, lifecycleState: found.LifecycleState }
+    : undefined;
 }
 
 /**
@@ -147,30 +148,29 @@ export async function lifecycleHookHeartbeatTimeoutMs(
   lifecycleHookName: string,
   call: AwsCall = {},
 ): Promise<number> {
-  let timeoutSeconds: number | undefined;
-  try {
-    const out = await client.send(
-      new DescribeLifecycleHooksCommand({
-        AutoScalingGroupName: autoScalingGroupName,
-        LifecycleHookNames: [lifecycleHookName],
-      }),
-      { abortSignal: call.signal },
-    );
-    timeoutSeconds = out.LifecycleHooks?.find(
-      (h) => h.LifecycleHookName === lifecycleHookName,
-    )?.HeartbeatTimeout;
-  } catch (cause) {
-    if (sdkErrorName(cause) === 'ValidationError') {
-      throw new LifecycleActionGoneError(`Auto Scaling group ${autoScalingGroupName} no longer exists`, {
-        cause,
-        context: { autoScalingGroupName, lifecycleHookName },
-      });
-    }
-    throw toAwsError('Auto Scaling DescribeLifecycleHooks', cause, {
-      autoScalingGroupName,
-      lifecycleHookName,
-    });
-  }
+  const operation = 'Auto Scaling DescribeLifecycleHooks';
+  const context = { autoScalingGroupName, lifecycleHookName };
+  const describe = new DescribeLifecycleHooksCommand({
+    AutoScalingGroupName: autoScalingGroupName,
+    LifecycleHookNames: [lifecycleHookName],
+  });
+  const out = await sendAws(
+    {
+      operation,
+      translate: (cause) =>
+        sdkErrorName(cause) === 'ValidationError'
+          ? new LifecycleActionGoneError(`Auto Scaling group ${autoScalingGroupName} no longer exists`, {
+              cause,
+              context,
+            })
+          : toAwsError(operation, cause, context),
+    },
+    (options) => client.send(describe, options),
+    call,
+  );
+  const timeoutSeconds = out.LifecycleHooks?.find(
+    (h) => h.LifecycleHookName === lifecycleHookName,
+  )?.HeartbeatTimeout;
   if (timeoutSeconds === undefined) {
     throw new LifecycleActionGoneError(`Lifecycle hook ${lifecycleHookName} no longer exists`, {
       context: { autoScalingGroupName, lifecycleHookName },
@@ -205,34 +205,32 @@ export async function describeGroup(
   autoScalingGroupName: string,
   call: AwsCall = {},
 ): Promise<GroupView | undefined> {
-  try {
-    const out = await client.send(
-      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [autoScalingGroupName] }),
-      { abortSignal: call.signal },
-    );
-    const g = out.AutoScalingGroups?.find((x) => x.AutoScalingGroupName === autoScalingGroupName);
-    if (g === undefined) return undefined;
-    return {
-      autoScalingGroupName,
-      desiredCapacity: g.DesiredCapacity ?? 0,
-      minSize: g.MinSize ?? 0,
-      maxSize: g.MaxSize ?? 0,
-      instances: (g.Instances ?? []).flatMap((i) =>
-        i.InstanceId === undefined
-          ? []
-          : [
-              {
-                instanceId: i.InstanceId,
-                lifecycleState: i.LifecycleState ?? 'unknown',
-                healthStatus: i.HealthStatus ?? 'unknown',
-                ...(i.AvailabilityZone ? { availabilityZone: i.AvailabilityZone } : {}),
-              },
-            ],
-      ),
-    };
-  } catch (cause) {
-    throw toAwsError('Auto Scaling DescribeAutoScalingGroups', cause, { autoScalingGroupName });
-  }
+  const describe = new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [autoScalingGroupName] });
+  const out = await sendAws(
+    { operation: 'Auto Scaling DescribeAutoScalingGroups', context: { autoScalingGroupName } },
+    (options) => client.send(describe, options),
+    call,
+  );
+  const g = out.AutoScalingGroups?.find((x) => x.AutoScalingGroupName === autoScalingGroupName);
+  if (g === undefined) return undefined;
+  return {
+    autoScalingGroupName,
+    desiredCapacity: g.DesiredCapacity ?? 0,
+    minSize: g.MinSize ?? 0,
+    maxSize: g.MaxSize ?? 0,
+    instances: (g.Instances ?? []).flatMap((i) =>
+      i.InstanceId === undefined
+        ? []
+        : [
+            {
+              instanceId: i.InstanceId,
+              lifecycleState: i.LifecycleState ?? 'unknown',
+              healthStatus: i.HealthStatus ?? 'unknown',
+              ...(i.AvailabilityZone ? { availabilityZone: i.AvailabilityZone } : {}),
+            },
+          ],
+    ),
+  };
 }
 
 /**
@@ -245,18 +243,16 @@ export async function setDesiredCapacity(
   desiredCapacity: number,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await client.send(
-      new SetDesiredCapacityCommand({
-        AutoScalingGroupName: autoScalingGroupName,
-        DesiredCapacity: desiredCapacity,
-        HonorCooldown: false,
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    throw toAwsError('Auto Scaling SetDesiredCapacity', cause, { autoScalingGroupName, desiredCapacity });
-  }
+  const set = new SetDesiredCapacityCommand({
+    AutoScalingGroupName: autoScalingGroupName,
+    DesiredCapacity: desiredCapacity,
+    HonorCooldown: false,
+  });
+  await sendAws(
+    { operation: 'Auto Scaling SetDesiredCapacity', context: { autoScalingGroupName, desiredCapacity } },
+    (options) => client.send(set, options),
+    call,
+  );
 }
 
 /**
@@ -270,19 +266,24 @@ export async function terminateInstanceInGroup(
   decrementDesiredCapacity: boolean,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await client.send(
-      new TerminateInstanceInAutoScalingGroupCommand({
-        InstanceId: instanceId,
-        ShouldDecrementDesiredCapacity: decrementDesiredCapacity,
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    if (sdkErrorName(cause) === 'ValidationError' && /not found|no instance/i.test(sdkErrorMessage(cause)))
-      return;
-    throw toAwsError('Auto Scaling TerminateInstanceInAutoScalingGroup', cause, { instanceId });
-  }
+  const terminate = new TerminateInstanceInAutoScalingGroupCommand({
+    InstanceId: instanceId,
+    ShouldDecrementDesiredCapacity: decrementDesiredCapacity,
+  });
+  await sendAws(
+    {
+      operation: 'Auto Scaling TerminateInstanceInAutoScalingGroup',
+      context: { instanceId },
+      // No longer in any group: done.
+      answer: {
+        when: (cause) =>
+          sdkErrorName(cause) === 'ValidationError' && /not found|no instance/i.test(sdkErrorMessage(cause)),
+        value: () => undefined,
+      },
+    },
+    (options) => client.send(terminate, options),
+    call,
+  );
 }
 
 /**
@@ -296,16 +297,14 @@ export async function markInstanceUnhealthy(
   respectGracePeriod: boolean,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await client.send(
-      new SetInstanceHealthCommand({
-        InstanceId: instanceId,
-        HealthStatus: 'Unhealthy',
-        ShouldRespectGracePeriod: respectGracePeriod,
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    throw toAwsError('Auto Scaling SetInstanceHealth', cause, { instanceId });
-  }
+  const unhealthy = new SetInstanceHealthCommand({
+    InstanceId: instanceId,
+    HealthStatus: 'Unhealthy',
+    ShouldRespectGracePeriod: respectGracePeriod,
+  });
+  await sendAws(
+    { operation: 'Auto Scaling SetInstanceHealth', context: { instanceId } },
+    (options) => client.send(unhealthy, options),
+    call,
+  );
 }

@@ -8,8 +8,8 @@
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsError, AwsThrottledError } from '../errors.ts';
 import type { Metric } from '../metrics.ts';
-import type { AwsCall } from './ec2.ts';
 import { isThrottling, sdkErrorName } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /** Metrics sent per `PutMetricData` call. */
 export const METRICS_PER_CALL = 500;
@@ -71,21 +71,25 @@ export async function publishMetrics(
   let calls = 0;
   for (let start = 0; start < data.length; start += METRICS_PER_CALL) {
     const batch = data.slice(start, start + METRICS_PER_CALL);
-    try {
-      await client.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: batch }), {
-        abortSignal: call.signal,
-      });
-    } catch (cause) {
-      const sdkName = sdkErrorName(cause);
-      const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
-      throw new ErrorClass(
-        `CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`,
-        {
-          cause,
-          context: { namespace: options.namespace, sdkError: sdkName, batchSize: batch.length },
+    const put = new PutMetricDataCommand({ Namespace: options.namespace, MetricData: batch });
+    await sendAws(
+      {
+        operation: 'CloudWatch PutMetricData',
+        translate: (cause) => {
+          const sdkName = sdkErrorName(cause);
+          const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
+          return new ErrorClass(
+            `CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`,
+            {
+              cause,
+              context: { namespace: options.namespace, sdkError: sdkName, batchSize: batch.length },
+            },
+          );
         },
-      );
-    }
+      },
+      (options) => client.send(put, options),
+      call,
+    );
     calls += 1;
   }
   return calls;

@@ -20,11 +20,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AwsError, InstanceGoneError } from '../errors.ts';
 import { sdkErrorMessage, sdkErrorName, toAwsError } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
-/** Per-call options: the handler's abort signal (middy's early timeout). */
-export interface AwsCall {
-  readonly signal?: AbortSignal;
-}
+/** Per-call options (the handler's abort signal); defined in ./send.ts, exported here too for the callers. */
+export type { AwsCall } from './send.ts';
 
 /** Tag keys of the control plane. */
 export const TAG_CLUSTER = 'trino-sentinel:cluster';
@@ -60,6 +59,16 @@ function toView(instance: Instance & { InstanceId: string }): InstanceView {
   };
 }
 
+/** `InvalidInstanceID.NotFound` / `.Malformed`: EC2 does not know (some of) the instances named. */
+function isInstanceIdError(cause: unknown): boolean {
+  return sdkErrorName(cause).startsWith('InvalidInstanceID');
+}
+
+/** The ids an `InvalidInstanceID.*` failure names; empty for any other failure. */
+function missingIds(cause: unknown): ReadonlySet<string> {
+  return new Set(isInstanceIdError(cause) ? idsInNotFoundMessage(sdkErrorMessage(cause)) : []);
+}
+
 /** Instance ids EC2 may take in one `DescribeInstances` call. */
 export const DESCRIBE_INSTANCES_BATCH = 1_000;
 
@@ -85,25 +94,30 @@ export async function describeInstances(
   for (let start = 0; start < unique.length; start += DESCRIBE_INSTANCES_BATCH) {
     let batch = unique.slice(start, start + DESCRIBE_INSTANCES_BATCH);
     for (let attempt = 0; batch.length > 0; attempt += 1) {
-      try {
-        calls += 1;
-        const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: batch }), {
-          abortSignal: call.signal,
-        });
-        for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-          const id = instance.InstanceId;
-          if (id !== undefined) instances.set(id, toView({ ...instance, InstanceId: id }));
-        }
-        break;
-      } catch (cause) {
-        const missing = sdkErrorName(cause).startsWith('InvalidInstanceID')
-          ? new Set(idsInNotFoundMessage(sdkErrorMessage(cause)))
-          : new Set<string>();
-        if (attempt > 0 || missing.size === 0) {
-          throw toAwsError('EC2 DescribeInstances', cause, { instances: batch.length });
-        }
-        batch = batch.filter((id) => !missing.has(id));
+      calls += 1;
+      const ids = batch;
+      const out = await sendAws(
+        {
+          operation: 'EC2 DescribeInstances',
+          context: { instances: ids.length },
+          // Some ids do not exist: the first time, ask again without them.
+          answer: {
+            when: (cause) => attempt === 0 && missingIds(cause).size > 0,
+            value: (cause) => ({ missing: missingIds(cause) }),
+          },
+        },
+        (options) => ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }), options),
+        call,
+      );
+      if ('missing' in out) {
+        batch = batch.filter((id) => !out.missing.has(id));
+        continue;
       }
+      for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const id = instance.InstanceId;
+        if (id !== undefined) instances.set(id, toView({ ...instance, InstanceId: id }));
+      }
+      break;
     }
   }
   return { instances, calls };
@@ -118,24 +132,25 @@ export async function describeInstance(
   instanceId: string,
   call: AwsCall = {},
 ): Promise<InstanceView> {
-  let found: InstanceView | undefined;
-  try {
-    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), {
-      abortSignal: call.signal,
-    });
-    const instance = (out.Reservations ?? [])
-      .flatMap((r) => r.Instances ?? [])
-      .find((i) => i.InstanceId === instanceId);
-    if (instance) found = toView({ ...instance, InstanceId: instanceId });
-  } catch (cause) {
-    if (sdkErrorName(cause).startsWith('InvalidInstanceID')) {
-      throw new InstanceGoneError(`EC2 instance ${instanceId} does not exist`, {
-        cause,
-        context: { instanceId, sdkError: sdkErrorName(cause) },
-      });
-    }
-    throw toAwsError('EC2 DescribeInstances', cause, { instanceId });
-  }
+  const operation = 'EC2 DescribeInstances';
+  const out = await sendAws(
+    {
+      operation,
+      translate: (cause) =>
+        isInstanceIdError(cause)
+          ? new InstanceGoneError(`EC2 instance ${instanceId} does not exist`, {
+              cause,
+              context: { instanceId, sdkError: sdkErrorName(cause) },
+            })
+          : toAwsError(operation, cause, { instanceId }),
+    },
+    (options) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), options),
+    call,
+  );
+  const instance = (out.Reservations ?? [])
+    .flatMap((r) => r.Instances ?? [])
+    .find((i) => i.InstanceId === instanceId);
+  const found = instance ? toView({ ...instance, InstanceId: instanceId }) : undefined;
   if (found === undefined || found.state === 'terminated') {
     throw new InstanceGoneError(`EC2 instance ${instanceId} is gone`, {
       context: { instanceId, state: found?.state },
@@ -154,20 +169,22 @@ export async function instanceStatus(
   instanceId: string,
   call: AwsCall = {},
 ): Promise<'ok' | 'impaired' | 'not-reported'> {
-  try {
-    const out = await ec2.send(
-      new DescribeInstanceStatusCommand({ InstanceIds: [instanceId], IncludeAllInstances: true }),
-      { abortSignal: call.signal },
-    );
-    const s = out.InstanceStatuses?.[0];
-    if (s === undefined) return 'not-reported';
-    return s.InstanceStatus?.Status === 'impaired' || s.SystemStatus?.Status === 'impaired'
-      ? 'impaired'
-      : 'ok';
-  } catch (cause) {
-    if (sdkErrorName(cause).startsWith('InvalidInstanceID')) return 'not-reported';
-    throw toAwsError('EC2 DescribeInstanceStatus', cause, { instanceId });
-  }
+  const describe = new DescribeInstanceStatusCommand({
+    InstanceIds: [instanceId],
+    IncludeAllInstances: true,
+  });
+  const out = await sendAws(
+    {
+      operation: 'EC2 DescribeInstanceStatus',
+      context: { instanceId },
+      answer: { when: isInstanceIdError, value: () => undefined },
+    },
+    (options) => ec2.send(describe, options),
+    call,
+  );
+  const s = out?.InstanceStatuses?.[0];
+  if (s === undefined) return 'not-reported';
+  return s.InstanceStatus?.Status === 'impaired' || s.SystemStatus?.Status === 'impaired' ? 'impaired' : 'ok';
 }
 
 /** The ENI as the control plane sees it. */
@@ -195,39 +212,33 @@ export async function describeEni(
   networkInterfaceId: string,
   call: AwsCall = {},
 ): Promise<EniState> {
-  let found: EniState | undefined;
-  try {
-    const out = await ec2.send(
-      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [networkInterfaceId] }),
-      { abortSignal: call.signal },
-    );
-    const eni = out.NetworkInterfaces?.[0];
-    if (eni) {
-      const a = eni.Attachment;
-      found = {
-        networkInterfaceId,
-        status: eni.Status ?? 'unknown',
-        ...(eni.AvailabilityZone ? { availabilityZone: eni.AvailabilityZone } : {}),
-        ...(eni.PrivateIpAddress ? { privateIpAddress: eni.PrivateIpAddress } : {}),
-        ...(a?.AttachmentId
-          ? {
-              attachment: {
-                attachmentId: a.AttachmentId,
-                ...(a.InstanceId ? { instanceId: a.InstanceId } : {}),
-                status: a.Status ?? 'unknown',
-                ...(a.DeviceIndex === undefined ? {} : { deviceIndex: a.DeviceIndex }),
-              },
-            }
-          : {}),
-      };
-    }
-  } catch (cause) {
-    throw toAwsError('EC2 DescribeNetworkInterfaces', cause, { networkInterfaceId });
-  }
-  if (found === undefined) {
+  const describe = new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [networkInterfaceId] });
+  const out = await sendAws(
+    { operation: 'EC2 DescribeNetworkInterfaces', context: { networkInterfaceId } },
+    (options) => ec2.send(describe, options),
+    call,
+  );
+  const eni = out.NetworkInterfaces?.[0];
+  if (eni === undefined) {
     throw new AwsError(`ENI ${networkInterfaceId} does not exist`, { context: { networkInterfaceId } });
   }
-  return found;
+  const a = eni.Attachment;
+  return {
+    networkInterfaceId,
+    status: eni.Status ?? 'unknown',
+    ...(eni.AvailabilityZone ? { availabilityZone: eni.AvailabilityZone } : {}),
+    ...(eni.PrivateIpAddress ? { privateIpAddress: eni.PrivateIpAddress } : {}),
+    ...(a?.AttachmentId
+      ? {
+          attachment: {
+            attachmentId: a.AttachmentId,
+            ...(a.InstanceId ? { instanceId: a.InstanceId } : {}),
+            status: a.Status ?? 'unknown',
+            ...(a.DeviceIndex === undefined ? {} : { deviceIndex: a.DeviceIndex }),
+          },
+        }
+      : {}),
+  };
 }
 
 /**
@@ -241,15 +252,20 @@ export async function detachEni(
   force: boolean,
   call: AwsCall = {},
 ): Promise<boolean> {
-  try {
-    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId, Force: force }), {
-      abortSignal: call.signal,
-    });
-    return true;
-  } catch (cause) {
-    if (sdkErrorName(cause) === 'InvalidAttachmentID.NotFound') return false;
-    throw toAwsError('EC2 DetachNetworkInterface', cause, { attachmentId, force });
-  }
+  const detach = new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId, Force: force });
+  const out = await sendAws(
+    {
+      operation: 'EC2 DetachNetworkInterface',
+      context: { attachmentId, force },
+      answer: {
+        when: (cause) => sdkErrorName(cause) === 'InvalidAttachmentID.NotFound',
+        value: () => 'GONE' as const,
+      },
+    },
+    (options) => ec2.send(detach, options),
+    call,
+  );
+  return out !== 'GONE';
 }
 
 /**
@@ -264,19 +280,17 @@ export async function attachEni(
   deviceIndex: number,
   call: AwsCall = {},
 ): Promise<string | undefined> {
-  try {
-    const out = await ec2.send(
-      new AttachNetworkInterfaceCommand({
-        NetworkInterfaceId: networkInterfaceId,
-        InstanceId: instanceId,
-        DeviceIndex: deviceIndex,
-      }),
-      { abortSignal: call.signal },
-    );
-    return out.AttachmentId;
-  } catch (cause) {
-    throw toAwsError('EC2 AttachNetworkInterface', cause, { networkInterfaceId, instanceId, deviceIndex });
-  }
+  const attach = new AttachNetworkInterfaceCommand({
+    NetworkInterfaceId: networkInterfaceId,
+    InstanceId: instanceId,
+    DeviceIndex: deviceIndex,
+  });
+  const out = await sendAws(
+    { operation: 'EC2 AttachNetworkInterface', context: { networkInterfaceId, instanceId, deviceIndex } },
+    (options) => ec2.send(attach, options),
+    call,
+  );
+  return out.AttachmentId;
 }
 
 /**
@@ -291,20 +305,17 @@ export async function stopOrTerminateInstance(
   options: { readonly force: boolean },
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    if (action === 'TERMINATE') {
-      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), {
-        abortSignal: call.signal,
-      });
-    } else {
-      await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId], Force: options.force }), {
-        abortSignal: call.signal,
-      });
-    }
-  } catch (cause) {
-    if (sdkErrorName(cause).startsWith('InvalidInstanceID')) return;
-    throw toAwsError(action === 'STOP' ? 'EC2 StopInstances' : 'EC2 TerminateInstances', cause, {
-      instanceId,
-    });
-  }
+  await sendAws(
+    {
+      operation: action === 'STOP' ? 'EC2 StopInstances' : 'EC2 TerminateInstances',
+      context: { instanceId },
+      // An instance that no longer exists: done.
+      answer: { when: isInstanceIdError, value: () => undefined },
+    },
+    (send) =>
+      action === 'TERMINATE'
+        ? ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), send)
+        : ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId], Force: options.force }), send),
+    call,
+  );
 }

@@ -5,8 +5,7 @@
  * @module
  */
 import { DescribeDomainCommand, type OpenSearchClient } from '@aws-sdk/client-opensearch';
-import type { AwsCall } from './ec2.ts';
-import { toAwsError } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /**
  * The domain's endpoint host, or `undefined` while it has none (being created).
@@ -17,12 +16,10 @@ export async function domainEndpoint(
   domainName: string,
   call: AwsCall = {},
 ): Promise<string | undefined> {
-  try {
-    const out = await client.send(new DescribeDomainCommand({ DomainName: domainName }), {
-      abortSignal: call.signal,
-    });
-    return out.DomainStatus?.Endpoint ?? out.DomainStatus?.Endpoints?.vpc;
-  } catch (cause) {
-    throw toAwsError('OpenSearch DescribeDomain', cause, { domainName });
-  }
+  const out = await sendAws(
+    { operation: 'OpenSearch DescribeDomain', context: { domainName } },
+    (options) => client.send(new DescribeDomainCommand({ DomainName: domainName }), options),
+    call,
+  );
+  return out.DomainStatus?.Endpoint ?? out.DomainStatus?.Endpoints?.vpc;
 }

@@ -12,8 +12,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { AwsCall } from './ec2.ts';
-import { toAwsError } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /** What a start attempt did. */
 export type StartOutcome =
@@ -33,20 +32,29 @@ export async function startExecution(
   request: { readonly stateMachineArn: string; readonly name: string; readonly input: unknown },
   call: AwsCall = {},
 ): Promise<StartOutcome> {
-  try {
-    const out = await sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: request.stateMachineArn,
-        name: request.name,
-        input: JSON.stringify(request.input),
-      }),
-      { abortSignal: call.signal },
-    );
-    return { outcome: 'STARTED', executionArn: out.executionArn ?? '', name: request.name };
-  } catch (cause) {
-    if (cause instanceof ExecutionAlreadyExists) return { outcome: 'NAME_TAKEN', name: request.name };
-    throw toAwsError('Step Functions StartExecution', cause, { name: request.name });
-  }
+  const out = await sendAws(
+    {
+      operation: 'Step Functions StartExecution',
+      context: { name: request.name },
+      answer: {
+        when: (cause) => cause instanceof ExecutionAlreadyExists,
+        value: () => 'NAME_TAKEN' as const,
+      },
+    },
+    (options) =>
+      sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: request.stateMachineArn,
+          name: request.name,
+          input: JSON.stringify(request.input),
+        }),
+        options,
+      ),
+    call,
+  );
+  return out === 'NAME_TAKEN'
+    ? { outcome: 'NAME_TAKEN', name: request.name }
+    : { outcome: 'STARTED', executionArn: out.executionArn ?? '', name: request.name };
 }
 
 /**
@@ -60,18 +68,21 @@ export async function runningExecutions(
 ): Promise<string[]> {
   const names: string[] = [];
   let nextToken: string | undefined;
-  try {
-    for (let page = 0; page < 10; page += 1) {
-      const out = await sfn.send(
-        new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
-        { abortSignal: call.signal },
-      );
-      names.push(...(out.executions ?? []).flatMap((e) => (e.name === undefined ? [] : [e.name])));
-      nextToken = out.nextToken;
-      if (nextToken === undefined) break;
-    }
-  } catch (cause) {
-    throw toAwsError('Step Functions ListExecutions', cause, { stateMachineArn });
+  for (let page = 0; page < 10; page += 1) {
+    const list = new ListExecutionsCommand({
+      stateMachineArn,
+      statusFilter: 'RUNNING',
+      maxResults: 100,
+      nextToken,
+    });
+    const out = await sendAws(
+      { operation: 'Step Functions ListExecutions', context: { stateMachineArn } },
+      (options) => sfn.send(list, options),
+      call,
+    );
+    names.push(...(out.executions ?? []).flatMap((e) => (e.name === undefined ? [] : [e.name])));
+    nextToken = out.nextToken;
+    if (nextToken === undefined) break;
   }
   return names;
 }

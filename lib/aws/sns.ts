@@ -5,8 +5,8 @@
  * @module
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { AwsCall } from './ec2.ts';
-import { toAwsError } from './sdk-errors.ts';
+import { logger } from '../logger.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /**
  * Publishes a JSON message. The subject is cut to SNS's 100 characters, line breaks removed.
@@ -19,16 +19,37 @@ export async function publishNotification(
   message: unknown,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await sns.send(
-      new PublishCommand({
-        TopicArn: topicArn,
-        Subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 100),
-        Message: JSON.stringify(message),
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    throw toAwsError('SNS Publish', cause, { topicArn });
-  }
+  await sendAws(
+    { operation: 'SNS Publish', context: { topicArn } },
+    (options) =>
+      sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 100),
+          Message: JSON.stringify(message),
+        }),
+        options,
+      ),
+    call,
+  );
+}
+
+/**
+ * Notifies the alarm topic when one is configured. Best effort: a failed publish is logged (`Could not notify the
+ * alarm topic`), never thrown, so a notification never stops what it reports on.
+ * @param topicArn - The alarm topic (`ALARM_TOPIC_ARN`); `undefined` sends nothing.
+ * @param message - Sent as JSON; never tokens or secrets.
+ * @example await notifyAlarmTopic(deps.sns, deps.config.ALARM_TOPIC_ARN, 'Trino coordinator failover FAILED (prod)', { cluster: 'prod' });
+ */
+export async function notifyAlarmTopic(
+  sns: SNSClient,
+  topicArn: string | undefined,
+  subject: string,
+  message: unknown,
+  call: AwsCall = {},
+): Promise<void> {
+  if (topicArn === undefined) return;
+  await publishNotification(sns, topicArn, subject, message, call).catch((error: unknown) =>
+    logger.warn('Could not notify the alarm topic', { error: String(error) }),
+  );
 }

@@ -10,8 +10,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { AwsCall } from './ec2.ts';
-import { toAwsError } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /** One message to send. */
 export interface OutgoingMessage {
@@ -45,21 +44,19 @@ export async function sendMessage(
   message: OutgoingMessage,
   call: AwsCall = {},
 ): Promise<void> {
-  try {
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: message.body,
-        MessageAttributes: attributesOf(message),
-        ...(message.fifo
-          ? { MessageGroupId: message.fifo.groupId, MessageDeduplicationId: message.fifo.deduplicationId }
-          : {}),
-      }),
-      { abortSignal: call.signal },
-    );
-  } catch (cause) {
-    throw toAwsError('SQS SendMessage', cause, { queueUrl });
-  }
+  const send = new SendMessageCommand({
+    QueueUrl: queueUrl,
+    MessageBody: message.body,
+    MessageAttributes: attributesOf(message),
+    ...(message.fifo
+      ? { MessageGroupId: message.fifo.groupId, MessageDeduplicationId: message.fifo.deduplicationId }
+      : {}),
+  });
+  await sendAws(
+    { operation: 'SQS SendMessage', context: { queueUrl } },
+    (options) => sqs.send(send, options),
+    call,
+  );
 }
 
 /**
@@ -76,23 +73,21 @@ export async function sendMessages(
   const failed: { index: number; code: string }[] = [];
   for (let start = 0; start < messages.length; start += SQS_BATCH) {
     const batch = messages.slice(start, start + SQS_BATCH);
-    try {
-      const out = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: batch.map((m, i) => ({
-            Id: String(i),
-            MessageBody: m.body,
-            MessageAttributes: attributesOf(m),
-          })),
-        }),
-        { abortSignal: call.signal },
-      );
-      for (const f of out.Failed ?? []) {
-        failed.push({ index: start + Number(f.Id), code: f.Code ?? 'unknown' });
-      }
-    } catch (cause) {
-      throw toAwsError('SQS SendMessageBatch', cause, { queueUrl, entries: batch.length });
+    const send = new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: batch.map((m, i) => ({
+        Id: String(i),
+        MessageBody: m.body,
+        MessageAttributes: attributesOf(m),
+      })),
+    });
+    const out = await sendAws(
+      { operation: 'SQS SendMessageBatch', context: { queueUrl, entries: batch.length } },
+      (options) => sqs.send(send, options),
+      call,
+    );
+    for (const f of out.Failed ?? []) {
+      failed.push({ index: start + Number(f.Id), code: f.Code ?? 'unknown' });
     }
   }
   return failed;

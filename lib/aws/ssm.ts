@@ -6,8 +6,9 @@
  * @module
  */
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { AwsCall } from './ec2.ts';
-import { sdkErrorName, toAwsError } from './sdk-errors.ts';
+import type * as z from 'zod';
+import { sdkErrorName } from './sdk-errors.ts';
+import { type AwsCall, sendAws } from './send.ts';
 
 /**
  * `GetParameter` (no decryption).
@@ -19,13 +20,16 @@ export async function getParameterValue(
   name: string,
   call: AwsCall = {},
 ): Promise<string | undefined> {
-  try {
-    const out = await ssm.send(new GetParameterCommand({ Name: name }), { abortSignal: call.signal });
-    return out.Parameter?.Value;
-  } catch (cause) {
-    if (sdkErrorName(cause) === 'ParameterNotFound') return undefined;
-    throw toAwsError('SSM GetParameter', cause, { parameter: name });
-  }
+  const out = await sendAws(
+    {
+      operation: 'SSM GetParameter',
+      context: { parameter: name },
+      answer: { when: (cause) => sdkErrorName(cause) === 'ParameterNotFound', value: () => undefined },
+    },
+    (options) => ssm.send(new GetParameterCommand({ Name: name }), options),
+    call,
+  );
+  return out?.Parameter?.Value;
 }
 
 /**
@@ -38,11 +42,43 @@ export async function putParameterValue(
   value: string,
   call: AwsCall = {},
 ): Promise<void> {
+  await sendAws(
+    { operation: 'SSM PutParameter', context: { parameter: name } },
+    (options) =>
+      ssm.send(
+        new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }),
+        options,
+      ),
+    call,
+  );
+}
+
+/** What {@link getJsonParameter} read: nothing (no parameter), a value that does not parse, or the parsed value. */
+export type JsonParameter<T> =
+  | { readonly found: false }
+  | { readonly found: true; readonly ok: false }
+  | { readonly found: true; readonly ok: true; readonly value: T };
+
+/**
+ * Reads a `String` parameter holding JSON ({@link getParameterValue}) and parses it with `schema`.
+ * @returns `found: false` when the parameter does not exist; `ok: false` when its value is not JSON or does not
+ *   match `schema`; otherwise the parsed value.
+ * @throws AwsThrottledError | AwsError
+ */
+export async function getJsonParameter<S extends z.ZodType>(
+  ssm: SSMClient,
+  name: string,
+  schema: S,
+  call: AwsCall = {},
+): Promise<JsonParameter<z.output<S>>> {
+  const value = await getParameterValue(ssm, name, call);
+  if (value === undefined) return { found: false };
+  let json: unknown;
   try {
-    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }), {
-      abortSignal: call.signal,
-    });
-  } catch (cause) {
-    throw toAwsError('SSM PutParameter', cause, { parameter: name });
+    json = JSON.parse(value);
+  } catch {
+    json = undefined;
   }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { found: true, ok: true, value: parsed.data } : { found: true, ok: false };
 }

@@ -181,6 +181,23 @@ export class TrinoClient {
   }
 
   /**
+   * Runs `use` with a client of another node ({@link forNode}, same options) and closes that client afterwards,
+   * whatever `use` does.
+   * @param baseUrl - The other node's base URL.
+   * @param use - What to do with the node's client.
+   * @returns What `use` returns.
+   * @throws What `use` throws; TypeError for a `baseUrl` that is not a URL.
+   */
+  async withNode<T>(baseUrl: string, use: (node: TrinoClient) => Promise<T>): Promise<T> {
+    const node = this.forNode(baseUrl);
+    try {
+      return await use(node);
+    } finally {
+      node.close();
+    }
+  }
+
+  /**
    * `GET /v1/info` (PUBLIC). Source: io.trino.server.ServerInfoResource#getInfo.
    * @returns Version, environment, whether the node is the coordinator and whether it is still starting.
    * @throws TrinoTimeoutError | TrinoConnectionError | TrinoHttpError | TrinoResponseError

@@ -8,6 +8,14 @@
 import * as z from 'zod';
 import { type SecretReader, secretsManagerReader, ssmParameterReader } from '../aws/secure-parameters.ts';
 import { envInt } from '../config.ts';
+import {
+  type ContainerDeps,
+  containerDeps,
+  onceResolved,
+  type SdkClientClass,
+  type SdkClients,
+  sdkClients,
+} from '../deps.ts';
 import { SecretError } from '../errors.ts';
 import { type TrinoAuth, TrinoClient } from './client.ts';
 
@@ -168,12 +176,32 @@ async function readSsm(sources: SecretSources, name: string): Promise<string> {
  * @returns A function giving the client.
  */
 export function lazyTrinoClient(config: TrinoConnectionConfig): () => Promise<TrinoClient> {
-  let client: Promise<TrinoClient> | undefined;
-  return () => {
-    client ??= resolveTrinoClient(config).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    return client;
+  return onceResolved(() => resolveTrinoClient(config));
+}
+
+/** The default dependencies of a function that talks to the coordinator: its SDK clients and the coordinator client. */
+export type CoordinatorDeps<C, T extends Record<string, SdkClientClass>> = ContainerDeps<C> &
+  SdkClients<T> & {
+    /** Client of the coordinator (`TRINO_URL`, the coordinator ENI's address), with the cluster's credentials. */
+    readonly coordinator: () => Promise<TrinoClient>;
   };
+
+/**
+ * The default dependencies of a function that talks to the coordinator, built once per container
+ * ({@link containerDeps}): the configuration, one client of each given SDK class ({@link sdkClients}) and the
+ * coordinator client ({@link lazyTrinoClient}).
+ * @param schema - The function's environment schema (with {@link TrinoConnectionEnvSchema}'s variables).
+ * @param clients - Dependency name → SDK client class, e.g. `{ ec2: EC2Client, sns: SNSClient }`.
+ * @returns A function giving the dependencies.
+ * @throws ConfigError (from the returned function, on its first call) naming every missing or malformed variable.
+ * @example export const getDefaultDrainDeps: () => DrainDeps = coordinatorDeps(DrainEnvSchema, CLIENTS);
+ */
+export function coordinatorDeps<S extends z.ZodObject, T extends Record<string, SdkClientClass>>(
+  schema: S & z.ZodType<TrinoConnectionConfig>,
+  clients: T,
+): () => CoordinatorDeps<z.infer<S>, T> {
+  return containerDeps(schema, (config) => ({
+    ...sdkClients(clients),
+    coordinator: lazyTrinoClient(config),
+  }));
 }

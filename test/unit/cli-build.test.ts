@@ -76,7 +76,9 @@ describe('the built operator CLI', () => {
       (error: { code?: number; stderr?: string }) => error,
     );
     expect(failed?.code).toBe(1);
-    expect(failed?.stderr).toContain('trino-sentinel drill: a development command; run it from a checkout after npm ci');
+    expect(failed?.stderr).toContain(
+      'trino-sentinel drill: a development command; run it from a checkout after npm ci',
+    );
   });
 
   it('refuses an instance id that is not one, before any AWS call', async () => {

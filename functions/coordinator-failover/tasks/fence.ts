@@ -17,8 +17,8 @@ export async function runFenceFailed(
   call: AwsCall,
 ): Promise<FailoverState> {
   const now = deps.now();
-  const failed = state.plan.failedInstanceId;
   const action = state.plan.fence?.instanceAction ?? 'NONE';
+  const failed = state.plan.failedInstanceId;
   if (failed === undefined || action === 'NONE') {
     return note({ ...state, fenced: { instanceAction: 'NONE', atMs: now } }, now, 'Failed instance kept');
   }
