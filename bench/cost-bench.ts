@@ -98,7 +98,24 @@ type Yaml = Record<string, unknown>;
 const isRecord = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The settings the bill depends on, from serverless.yml (`${param:x}` resolved from `params.default`).
+ * Resolves osls's `${file(<path>)}` / `${file(<path>):<key>}` include (path relative to `root`, where serverless.yml
+ * is); any other value is returned as is.
+ * @throws Error when the included file cannot be read or parsed.
+ */
+function resolveFileInclude(value: unknown, root: string): unknown {
+  if (typeof value !== 'string') return value;
+  const match = /^\$\{file\(([^)]+)\)(?::([A-Za-z0-9]+))?\}$/.exec(value.trim());
+  if (!match?.[1]) return value;
+  const included: unknown = parse(readFileSync(path.join(root, match[1]), 'utf8'), {
+    merge: true,
+    maxAliasCount: -1,
+  });
+  return match[2] === undefined ? included : isRecord(included) ? included[match[2]] : undefined;
+}
+
+/**
+ * The settings the bill depends on, from serverless.yml and the files it includes (serverless/functions.yml, the
+ * capabilities' serverless/*.yml) (`${param:x}` resolved from `params.default`).
  * @throws Error naming what it could not find (the file's layout changed: update this reader).
  */
 export function deploySettings(file = path.join(REPO_ROOT, 'serverless.yml')): DeploySettings {
@@ -110,7 +127,8 @@ export function deploySettings(file = path.join(REPO_ROOT, 'serverless.yml')): D
       ? value.replace(/\$\{param:([A-Za-z0-9]+)\}/g, (_, name: string) => String(params[name] ?? ''))
       : value;
   const provider = isRecord(doc.provider) ? doc.provider : {};
-  const functions = isRecord(doc.functions) ? doc.functions : {};
+  const included = resolveFileInclude(doc.functions, path.dirname(file));
+  const functions = isRecord(included) ? included : {};
   if (Object.keys(functions).length === 0) throw new Error(`${file}: no functions found`);
   const defaultMemory = Number(provider.memorySize ?? 1024);
   const memoryMb: Record<string, number> = {};
@@ -134,8 +152,15 @@ export function deploySettings(file = path.join(REPO_ROOT, 'serverless.yml')): D
       }
     }
   }
-  const resources =
-    isRecord(doc.resources) && isRecord(doc.resources.Resources) ? doc.resources.Resources : {};
+  // `resources` is a list (serverless.yml's own block, then one `${file(serverless/<capability>.yml)}` each) or a
+  // single block; osls merges their `Resources`.
+  const resourceBlocks = (Array.isArray(doc.resources) ? doc.resources : [doc.resources]).map((block) =>
+    resolveFileInclude(block, path.dirname(file)),
+  );
+  const resources: Yaml = {};
+  for (const block of resourceBlocks) {
+    if (isRecord(block) && isRecord(block.Resources)) Object.assign(resources, block.Resources);
+  }
   let standardMetrics = 0;
   let highResolutionMetrics = 0;
   let dashboards = 0;

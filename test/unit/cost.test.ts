@@ -248,3 +248,17 @@ describe('usageFromMeasurements: measured runs × workload × deployment', () =>
     );
   });
 });
+
+describe('deploySettings (what the bill reads from serverless.yml and the files it includes)', () => {
+  it('reads every function of the registry, the schedules, the alarms and the dashboard of the capabilities', async () => {
+    const { deploySettings } = await import('../../bench/cost-bench.ts');
+    const { FUNCTIONS } = await import('../../scripts/functions.ts');
+    const settings = deploySettings();
+    expect(Object.keys(settings.memoryMb).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+    expect(settings.memoryMb.coordinatorHealth).toBe(128);
+    expect(settings.schedulesPerMinute).toEqual({ clusterMetrics: 1, coordinatorHealth: 1, nodeHealth: 1 });
+    expect(settings.shipBatchSize).toBeGreaterThan(0);
+    expect(settings.alarms.standardMetrics).toBeGreaterThan(0);
+    expect(settings.dashboards).toBe(1);
+  });
+});
