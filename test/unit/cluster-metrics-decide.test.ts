@@ -295,21 +295,33 @@ describe('per-user metrics off (maxUsers 0, the default) and the metric set', ()
     },
   );
 
-  it('the standard set holds every metric the scaling policies, alarms and dashboard read', () => {
-    for (const name of [
-      'CoordinatorReachable',
-      'RunningQueries',
-      'QueuedQueries',
-      'BlockedQueries',
-      'QueriesFailed',
-      'ActiveWorkers',
-      'UnreachableWorkers',
-      'WorkerCpuUtilization',
-      'WorkerHeapUtilizationMax',
-      'ClusterMemoryUtilization',
-    ]) {
-      expect(STANDARD_METRICS.has(name)).toBe(true);
+  it('the standard set holds every cluster metric the scaling policies, alarms and dashboard read', () => {
+    // What infra/ and serverless/ read: `MetricName: X` (scaling policies, alarms) and the dashboard's metric
+    // arrays (`["${Namespace}","X",…]` / `[".","X",…]`).
+    const files = [
+      'infra/trino-cluster.yaml',
+      'serverless/metrics.yml',
+      'serverless/dashboard.yml',
+      'serverless/failover.yml',
+      'serverless/drain.yml',
+      'serverless/node-health.yml',
+      'serverless/query-logs.yml',
+    ];
+    const read = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+      for (const match of text.matchAll(/MetricName:\s*(\w+)/g)) if (match[1]) read.add(match[1]);
+      for (const match of text.matchAll(/\[\s*"(?:\$\{Namespace\}|\.)"\s*,\s*"(\w+)"/g))
+        if (match[1]) read.add(match[1]);
     }
+    // The names this function can publish: everything a rich observation yields under METRICS_SET=full.
+    const clusterMetricNames = new Set(
+      computeClusterMetrics(observation, { windowMs: 60_000, maxUsers: 1 }, NOW).map((m) => m.name),
+    );
+    const readClusterMetrics = [...read].filter((name) => clusterMetricNames.has(name)).sort();
+    expect(readClusterMetrics).toContain('QueuedQueries');
+    expect(readClusterMetrics).toContain('ClusterMemoryUtilization');
+    expect(readClusterMetrics.filter((name) => !STANDARD_METRICS.has(name))).toEqual([]);
   });
 });
 
