@@ -460,7 +460,20 @@ describe('AMI image root (install-trino.sh on this host)', () => {
         'Waiting for 0 active tasks to finish',
       ])
         expect(serverLog).toContain(line);
-      expect(await tailFile(worker.journal, 400)).not.toContain('Exception');
+      // No exception while the worker shut down. Once Jetty has stopped, it closes the open connections and a
+      // response still in flight (this test polls /v1/info/state throughout) may fail with Jetty's EofException:
+      // that one, after the server stopped, is the client's loss, not the worker's (seen 1 run in 3 here).
+      const journal = (await tailFile(worker.journal, 400)).split('\n');
+      const stoppedAt = journal.findIndex((line) => line.includes('Stopped oejs.Server'));
+      const exceptionLines = journal
+        .map((line, index) => ({ line, index }))
+        .filter(({ line }) => line.includes('Exception') && !/\sat [\w.$]+\(/.test(line));
+      expect(
+        exceptionLines.filter(
+          ({ line, index }) =>
+            !(stoppedAt >= 0 && index > stoppedAt && line.includes('org.eclipse.jetty.io.EofException')),
+        ),
+      ).toEqual([]);
     }, 420_000);
 
     it('stops a coordinator directly (its ExecStop does not ask for a graceful shutdown)', async () => {
