@@ -102,6 +102,16 @@ export class AwsThrottledError extends AwsError {
 }
 
 /**
+ * AWS failed the call in a way that may pass on a later try even after the SDK's own retries: a 5xx
+ * (`InternalError`, `ServiceUnavailable`, `Unavailable`), a request timeout, a connection reset. Step Functions
+ * retries it with backoff, like {@link AwsThrottledError}. Classified by the AWS SDK's own rules
+ * (`@smithy/core/retry` `isTransientError`, `isServerError`).
+ */
+export class AwsTransientError extends AwsError {
+  override readonly name: string = 'AwsTransientError';
+}
+
+/**
  * The lifecycle action no longer exists: the token was already used or expired, the hook or group was deleted,
  * or the instance is gone. The drain ends successfully with a log line; retrying cannot help.
  */

@@ -20,8 +20,8 @@ import {
   SetInstanceHealthCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { AwsError, AwsThrottledError, LifecycleActionGoneError } from '../errors.ts';
-import { isThrottling, sdkErrorMessage, sdkErrorName, toAwsError } from './sdk-errors.ts';
+import { AwsError, AwsThrottledError, AwsTransientError, LifecycleActionGoneError } from '../errors.ts';
+import { isThrottling, isTransient, sdkErrorMessage, sdkErrorName, toAwsError } from './sdk-errors.ts';
 import { type AwsCall, type AwsRequest, sendAws } from './send.ts';
 
 /** Identifies one lifecycle action. */
@@ -73,7 +73,8 @@ function translate(operation: string, ref: LifecycleActionRef, cause: unknown): 
       { cause, context },
     );
   }
-  return new AwsError(`Auto Scaling ${operation} failed for ${ref.instanceId} (${context.sdkError})`, {
+  const ErrorClass = isTransient(cause) ? AwsTransientError : AwsError;
+  return new ErrorClass(`Auto Scaling ${operation} failed for ${ref.instanceId} (${context.sdkError})`, {
     cause,
     context,
   });

@@ -6,9 +6,9 @@
  * @module
  */
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { AwsError, AwsThrottledError } from '../errors.ts';
+import { AwsError, AwsThrottledError, AwsTransientError } from '../errors.ts';
 import type { Metric } from '../metrics.ts';
-import { isThrottling, sdkErrorName } from './sdk-errors.ts';
+import { isThrottling, isTransient, sdkErrorName } from './sdk-errors.ts';
 import { type AwsCall, sendAws } from './send.ts';
 
 /** Metrics sent per `PutMetricData` call. */
@@ -77,7 +77,11 @@ export async function publishMetrics(
         operation: 'CloudWatch PutMetricData',
         translate: (cause) => {
           const sdkName = sdkErrorName(cause);
-          const ErrorClass = isThrottling(cause) ? AwsThrottledError : AwsError;
+          const ErrorClass = isThrottling(cause)
+            ? AwsThrottledError
+            : isTransient(cause)
+              ? AwsTransientError
+              : AwsError;
           return new ErrorClass(
             `CloudWatch PutMetricData failed (${sdkName}) for namespace ${options.namespace}`,
             {

@@ -196,6 +196,31 @@ describe('failover state machine on the one failover function, with EC2 error pa
     });
   }, 60_000);
 
+  it('retries an EC2 InternalError (HTTP 500) right after the detach (ASL Retry on AwsTransientError) and completes with one fenced move', async () => {
+    let attachCalls = 0;
+    ec2.on(AttachNetworkInterfaceCommand).callsFake(() => {
+      attachCalls += 1;
+      if (attachCalls <= 2) {
+        throw Object.assign(new Error('An internal error has occurred'), {
+          name: 'InternalError',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
+      holder = { instanceId: STANDBY, attachmentId: 'eni-attach-2' };
+      return { AttachmentId: 'eni-attach-2' };
+    });
+    const execution = (await machine()).start('internal-error', {
+      mode: 'failover',
+      attachmentId: 'eni-attach-1',
+    });
+    const output = (await execution.result) as { outcome: string; newCoordinatorInstanceId: string };
+    expect(output).toMatchObject({ outcome: 'FAILED_OVER', newCoordinatorInstanceId: STANDBY });
+    expect(execution.statesEntered).not.toContain('NotifyFailure');
+    expect(attachCalls).toBe(3);
+    expect(autoscaling.commandCalls(TerminateInstanceInAutoScalingGroupCommand)).toHaveLength(1);
+    expect(holder).toEqual({ instanceId: STANDBY, attachmentId: 'eni-attach-2' });
+  }, 60_000);
+
   it('stands down, never force-detaching, when another actor attached the ENI after the plan (two movers)', async () => {
     // The detach request is sent; before CheckDetach reads the ENI, a second mover has attached it to OTHER.
     ec2.on(DetachNetworkInterfaceCommand).callsFake(() => {

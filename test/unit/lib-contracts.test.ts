@@ -6,7 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceView } from '../../lib/aws/ec2.ts';
 import { known, observe, unknown } from '../../lib/aws/observed.ts';
-import { isThrottling, sdkErrorMessage, sdkErrorName, toAwsError } from '../../lib/aws/sdk-errors.ts';
+import {
+  isThrottling,
+  isTransient,
+  sdkErrorMessage,
+  sdkErrorName,
+  toAwsError,
+} from '../../lib/aws/sdk-errors.ts';
 import * as errors from '../../lib/errors.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 
@@ -111,10 +117,13 @@ describe('observe (lib/aws/observed.ts)', () => {
 });
 
 /** An error shaped like an AWS SDK v3 service exception (its name is the service's error code). */
-function sdkError(name: string, message: string): Error {
+function sdkError(name: string, message: string, httpStatusCode?: number, code?: string): Error {
   const error = new Error(message);
   error.name = name;
-  return error;
+  return Object.assign(error, {
+    ...(httpStatusCode === undefined ? {} : { $metadata: { httpStatusCode } }),
+    ...(code === undefined ? {} : { code }),
+  });
 }
 
 describe('AWS SDK errors (lib/aws/sdk-errors.ts)', () => {
@@ -142,6 +151,32 @@ describe('AWS SDK errors (lib/aws/sdk-errors.ts)', () => {
     expect(error.cause).toBe(cause);
   });
 
+  it.each([
+    ['EC2 InternalError (500)', sdkError('InternalError', 'An internal error has occurred', 500)],
+    ['EC2 Unavailable (503)', sdkError('Unavailable', 'The server is overloaded', 503)],
+    ['ServiceUnavailable (503)', sdkError('ServiceUnavailable', 'Service unavailable', 503)],
+    ['a 502 from a load balancer', sdkError('Unknown', 'Bad Gateway', 502)],
+    ['a 5xx the SDK does not list (599)', sdkError('Unknown', 'odd', 599)],
+    ['the SDK request timeout', sdkError('TimeoutError', 'Connection timed out after 1000 ms')],
+    ['a reset connection', sdkError('Error', 'socket hang up', undefined, 'ECONNRESET')],
+  ])('%s becomes AwsTransientError (retried by the state machines)', (_label, cause) => {
+    const error = toAwsError('EC2 DetachNetworkInterface', cause, { attachmentId: 'eni-attach-1' });
+    expect(error).toBeInstanceOf(errors.AwsTransientError);
+    expect(error.name).toBe('AwsTransientError');
+    expect(isTransient(cause)).toBe(true);
+    expect(isThrottling(cause)).toBe(false);
+    expect(error.context).toMatchObject({ attachmentId: 'eni-attach-1', sdkError: cause.name });
+  });
+
+  it.each([
+    ['AccessDenied (403)', sdkError('AccessDenied', 'not allowed', 403)],
+    ['a validation error (400)', sdkError('InvalidParameterValue', 'bad', 400)],
+    ['our own abort before the Lambda timeout', sdkError('AbortError', 'This operation was aborted')],
+    ['throttling (429)', sdkError('Throttling', 'Rate exceeded', 429)],
+  ])('%s is not transient', (_label, cause) => {
+    expect(isTransient(cause)).toBe(false);
+  });
+
   it('any other failure becomes AwsError naming the operation and the SDK error', () => {
     const error = toAwsError('SQS SendMessage', sdkError('AccessDenied', 'not allowed'));
     expect(error.constructor).toBe(errors.AwsError);
@@ -156,5 +191,6 @@ describe('AWS SDK errors (lib/aws/sdk-errors.ts)', () => {
     expect(sdkErrorName(thrown)).toBe(name);
     expect(sdkErrorMessage(thrown)).toBe(message);
     expect(isThrottling(thrown)).toBe(false);
+    expect(isTransient(thrown)).toBe(false);
   });
 });
