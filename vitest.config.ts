@@ -40,7 +40,7 @@ export default defineConfig({
       include: [
         'functions/**/decide.ts',
         'functions/**/decide/*.ts',
-        'lib/{config,errors,instance-url}.ts',
+        'lib/{config,errors,instance-url,failover-lock}.ts',
         'lib/aws/{observed,sdk-errors}.ts',
         'lib/trino/{schemas,units,sql-redact,query-events}.ts',
         'harness/drills/figures.ts',
@@ -51,7 +51,7 @@ export default defineConfig({
         'functions/**/decide/*.ts': { 100: true, perFile: true },
         'harness/drills/figures.ts': { 100: true },
         // lib/'s contracts (errors, config, URLs, "could not read", SDK error translation): every branch.
-        'lib/{config,errors,instance-url}.ts': { 100: true, perFile: true },
+        'lib/{config,errors,instance-url,failover-lock}.ts': { 100: true, perFile: true },
         'lib/aws/{observed,sdk-errors}.ts': { 100: true, perFile: true },
         // Trino's shapes and the query-log mapping: every line and function; the branches left are fallbacks
         // for indexes that are in range by construction (noUncheckedIndexedAccess's `?? ''`).

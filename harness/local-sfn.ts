@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ExecutionAlreadyExists, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import * as z from 'zod';
@@ -22,6 +22,9 @@ export type LocalLambda = (event: never, context: Context) => Promise<unknown>;
 /** One local execution. */
 export interface LocalExecution {
   readonly name: string;
+  /** `arn:aws:states:<region>:<account>:execution:<state machine>:<name>`, as `$$.Execution.Id` gives it. */
+  readonly executionArn: string;
+  readonly startDate: Date;
   readonly input: unknown;
   /** Resolves with the execution's output, rejects with the execution's error. */
   readonly result: Promise<unknown>;
@@ -61,14 +64,22 @@ export class LocalStepFunctions {
   readonly #machine: StateMachine;
   readonly #handlers: Readonly<Record<string, LocalLambda>>;
   readonly #executions = new Map<string, LocalExecution>();
+  /** The state machine's ARN: executions are `<it with :execution:>:<name>`. */
+  readonly stateMachineArn: string;
 
   /**
    * @param definition - From {@link loadDefinition}.
    * @param handlers - Task state name → Lambda handler.
+   * @param stateMachineArn - What `$$.StateMachine.Id` and the execution ARNs are built from.
    */
-  constructor(definition: StateMachineDefinition, handlers: Readonly<Record<string, LocalLambda>>) {
+  constructor(
+    definition: StateMachineDefinition,
+    handlers: Readonly<Record<string, LocalLambda>>,
+    stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:local',
+  ) {
     this.#machine = new StateMachine(definition);
     this.#handlers = handlers;
+    this.stateMachineArn = stateMachineArn;
   }
 
   /**
@@ -85,7 +96,23 @@ export class LocalStepFunctions {
         async (taskInput: unknown) => toJson(await handler(taskInput as never, localContext(state))),
       ]),
     );
-    const run = this.#machine.run(toJson(input), { overrides: { taskResourceLocalHandlers } });
+    const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const startDate = new Date();
+    // The context object as Step Functions gives it ($$.Execution.Id, StartTime…), which the default of
+    // aws-local-stepfunctions lacks.
+    const run = this.#machine.run(toJson(input), {
+      overrides: { taskResourceLocalHandlers },
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          Input: toJson(input),
+          StartTime: startDate.toISOString(),
+          RoleArn: 'arn:aws:iam::123456789012:role/local-states',
+        },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').at(-1) ?? 'local' },
+      },
+    });
     const statesEntered: string[] = [];
     void (async () => {
       for await (const event of run.eventLogs) {
@@ -103,6 +130,8 @@ export class LocalStepFunctions {
     );
     const execution: LocalExecution = {
       name,
+      executionArn,
+      startDate,
       input,
       result: run.result,
       statesEntered,
@@ -118,8 +147,8 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Routes `StartExecution` and `ListExecutions` sent through `client` to the local executions; other commands go
-   * to the client's endpoint.
+   * Routes `StartExecution`, `ListExecutions` and `DescribeExecution` sent through `client` to the local executions;
+   * other commands go to the client's endpoint.
    * @returns The same client, for chaining.
    */
   bridge(client: SFNClient): SFNClient {
@@ -132,19 +161,44 @@ export class LocalStepFunctions {
             .parse(args.input).statusFilter;
           const executions = [...this.#executions.values()]
             .filter((e) => filter === undefined || e.status() === filter)
-            .map((e) => ({ name: e.name, status: e.status() }));
+            .map((e) => ({
+              name: e.name,
+              executionArn: e.executionArn,
+              stateMachineArn: this.stateMachineArn,
+              status: e.status(),
+              startDate: e.startDate,
+            }));
           return { output: { $metadata: { httpStatusCode: 200 }, executions }, response: {} };
+        }
+        if (context.commandName === 'DescribeExecutionCommand') {
+          const arn = z.object({ executionArn: z.string() }).parse(args.input).executionArn;
+          const execution = [...this.#executions.values()].find((e) => e.executionArn === arn);
+          if (execution === undefined) {
+            throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${arn}'`, $metadata: {} });
+          }
+          return {
+            output: {
+              $metadata: { httpStatusCode: 200 },
+              executionArn: arn,
+              stateMachineArn: this.stateMachineArn,
+              name: execution.name,
+              status: execution.status(),
+              startDate: execution.startDate,
+              input: JSON.stringify(execution.input),
+            },
+            response: {},
+          };
         }
         if (context.commandName !== 'StartExecutionCommand') return next(args);
         const input = z
           .object({ name: z.string(), input: z.string(), stateMachineArn: z.string() })
           .parse(args.input);
-        this.start(input.name, JSON.parse(input.input));
+        const started = this.start(input.name, JSON.parse(input.input));
         return {
           output: {
             $metadata: { httpStatusCode: 200 },
-            executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
-            startDate: new Date(),
+            executionArn: started.executionArn,
+            startDate: started.startDate,
           },
           response: {},
         };

@@ -7,9 +7,11 @@
  * scale out, wait), DetachEni/CheckDetach (only the planned attachment), FenceFailed, AttachEni/CheckAttach (only
  * an unattached ENI), CheckServing, CompleteFailover, NotifyFailure (recover a detached ENI, then alarm).
  *
- * The lock: coordinator-health starts an execution only while none is RUNNING (lib/aws/sfn.ts); a second
- * execution that gets through anyway (a drill started by hand) stands down at planning (`ALREADY_MOVED`), at
- * CheckDetach (another attachment than planned) and at AttachEni (attached elsewhere): exactly one ENI move.
+ * The lock belongs to the execution (lib/failover-lock.ts): PlanFailover takes it first, whoever started the
+ * execution (the detector, the CLI, the console): the earliest RUNNING execution that is not a dry run holds it and
+ * every later one stands down (`LOCKED`); NotifyFailure checks it again before it moves the ENI to recover. Behind
+ * it, the ENI's own rules: stand down at planning (`ALREADY_MOVED`), at CheckDetach (another attachment than
+ * planned) and at AttachEni (attached elsewhere): exactly one ENI move.
  *
  * @module
  */
@@ -24,7 +26,11 @@ export function makeFailoverHandler(deps: () => FailoverDeps = getDefaultFailove
     {
       schema: FailoverTaskInputSchema,
       source: 'failover task input',
-      run: (input, d: FailoverDeps, { signal }) => FAILOVER_TASKS[input.task](input.state, d, { signal }),
+      run: (input, d: FailoverDeps, { signal }) =>
+        FAILOVER_TASKS[input.task](input.state, d, {
+          signal,
+          ...(input.execution === undefined ? {} : { execution: input.execution }),
+        }),
     },
     deps,
   );

@@ -5,9 +5,15 @@
  *
  * @module
  */
-import type { AwsCall } from '../../lib/aws/ec2.ts';
-import type { FailoverDeps } from './deps.ts';
-import { type FailoverState, FailoverStateSchema, type FailoverTaskName } from './schemas.ts';
+import { parseEvent } from '../../lib/middleware.ts';
+import type { FailoverDeps, TaskCall } from './deps.ts';
+import {
+  type FailoverState,
+  FailoverStateSchema,
+  type FailoverTaskName,
+  type FailureState,
+  FailureStateSchema,
+} from './schemas.ts';
 import { runAttachEni, runCheckAttach } from './tasks/attach.ts';
 import { runAwaitStandby } from './tasks/await-standby.ts';
 import { type FailoverResult, runCompleteFailover } from './tasks/complete.ts';
@@ -21,14 +27,14 @@ import { runCheckServing } from './tasks/serving.ts';
 export type FailoverTask = (
   state: unknown,
   deps: FailoverDeps,
-  call: AwsCall,
-) => Promise<FailoverState | FailoverResult>;
+  call: TaskCall,
+) => Promise<FailoverState | FailoverResult | FailureState>;
 
 /** Wraps a task that takes the parsed execution state. @throws ValidationError when the state does not parse. */
 function onState(
-  run: (state: FailoverState, deps: FailoverDeps, call: AwsCall) => Promise<FailoverState | FailoverResult>,
+  run: (state: FailoverState, deps: FailoverDeps, call: TaskCall) => Promise<FailoverState | FailoverResult>,
 ): FailoverTask {
-  return (state, deps, call) => run(FailoverStateSchema.parse(state), deps, call);
+  return (state, deps, call) => run(parseEvent(FailoverStateSchema, 'failover state', state), deps, call);
 }
 
 /** Task state name → task. */
@@ -42,5 +48,14 @@ export const FAILOVER_TASKS: Readonly<Record<FailoverTaskName, FailoverTask>> = 
   CheckAttach: onState(runCheckAttach),
   CheckServing: onState(runCheckServing),
   CompleteFailover: onState(runCompleteFailover),
-  NotifyFailure: onState(runNotifyFailure),
+  // Whatever the failed Task's state held (after a failed first step: only the execution input): never a parse
+  // error, the notification must go out.
+  NotifyFailure: (state, deps, call) => {
+    const parsed = FailureStateSchema.safeParse(state);
+    return runNotifyFailure(
+      parsed.success ? parsed.data : { timeline: [], unreadableState: true },
+      deps,
+      call,
+    );
+  },
 };

@@ -133,6 +133,8 @@ export const FailoverStateSchema = FailoverInputSchema.extend({
   timeline: z.array(TimelineEntrySchema).default([]),
   /** Set by a Catch (`ResultPath: $.error`): `{ Error, Cause }`. */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).loose().optional(),
+  /** Set (true) by the `AttachFailed` Pass state when AttachEni or CheckAttach failed: recovery avoids that standby. */
+  attachFailed: z.boolean().optional(),
 });
 /** Parsed {@link FailoverStateSchema}. */
 export type FailoverState = z.infer<typeof FailoverStateSchema>;
@@ -154,10 +156,49 @@ export const FAILOVER_TASK_NAMES = [
 export type FailoverTaskName = (typeof FAILOVER_TASK_NAMES)[number];
 
 /**
- * What every Task state sends the one failover function: `{"task": "<name>", "state.$": "$"}` (ASL `Parameters`).
+ * What NotifyFailure receives: whatever state the failed Task had (a Catch keeps the failed state's input and adds
+ * `error`), which after a failed first step is only the execution input. Every field is optional here: the
+ * notification must go out whatever the state holds. Unknown fields are kept.
+ */
+export const FailureStateSchema = z
+  .object({
+    mode: z.string().optional(),
+    dryRun: z.boolean().optional(),
+    cluster: z.string().optional(),
+    failureAtMs: z.number().optional(),
+    startedAtMs: z.number().optional(),
+    plan: PlanSchema.optional(),
+    attach: z
+      .object({ step: z.enum(ATTACH_STEPS) })
+      .loose()
+      .optional(),
+    attachFailed: z.boolean().optional(),
+    timeline: z.array(TimelineEntrySchema).default([]),
+    error: z.object({ Error: z.string(), Cause: z.string().optional() }).loose().optional(),
+  })
+  .loose();
+/** Parsed {@link FailureStateSchema}. */
+export type FailureState = z.infer<typeof FailureStateSchema>;
+
+/**
+ * The execution a Task runs in, from the context object (`"execution": {"id.$": "$$.Execution.Id",
+ * "startTime.$": "$$.Execution.StartTime"}`): the lock's identity. Source: AWS Step Functions developer guide,
+ * "Accessing execution data from the Context object" (`Id`: the execution ARN; `StartTime`: ISO 8601).
+ */
+export const ExecutionRefSchema = z.object({
+  id: z.string().startsWith('arn:'),
+  startTime: z.iso.datetime({ offset: true }),
+});
+/** Parsed {@link ExecutionRefSchema}. */
+export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
+
+/**
+ * What every Task state sends the one failover function: `{"task": "<name>", "state.$": "$"}` (ASL `Parameters`),
+ * plus `execution` on the states that take or check the lock (PlanFailover, NotifyFailure).
  * PlanFailover's state is the execution input on first entry, the state afterwards.
  */
 export const FailoverTaskInputSchema = z.object({
   task: z.enum(FAILOVER_TASK_NAMES),
   state: z.unknown(),
+  execution: ExecutionRefSchema.optional(),
 });

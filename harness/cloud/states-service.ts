@@ -703,7 +703,14 @@ export async function startStatesService(options: StatesServiceOptions): Promise
             }),
       },
       context: {
-        Execution: { Id: executionArn, Name: name, RoleArn: machine.roleArn },
+        // As Step Functions gives it: the lock (lib/failover-lock.ts) reads Id and StartTime.
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          RoleArn: machine.roleArn,
+          Input: input,
+          StartTime: execution.startDate.toISOString(),
+        },
         StateMachine: { Id: machine.stateMachineArn, Name: machine.name },
       },
     });

@@ -218,12 +218,15 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
     const coordinator = () => resolveTrinoClient(failoverConfig, secrets);
     const cloudwatch = new CloudWatchClient(aws);
     const sns = new SNSClient(aws);
+    // Bridged to the local executions below (StartExecution, ListExecutions, DescribeExecution): the failover's lock.
+    const sfn = new SFNClient(aws);
     const failoverDeps: FailoverDeps = {
       config: failoverConfig,
       ec2,
       autoscaling: new AutoScalingClient(aws),
       cloudwatch,
       sns,
+      sfn,
       coordinator,
       now: () => Date.now(),
     };
@@ -233,7 +236,7 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       definition,
       Object.fromEntries(FAILOVER_TASK_NAMES.map((task) => [task, handler])),
     );
-    const sfn = local.bridge(new SFNClient(aws));
+    local.bridge(sfn);
     const healthDeps: HealthDeps = {
       config: healthConfig,
       ec2,

@@ -7,11 +7,14 @@
  * @module
  */
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   ListExecutionsCommand,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { type LockCandidate, type LockReading, readLockInput } from '../failover-lock.ts';
 import { type AwsCall, sendAws } from './send.ts';
 
 /** What a start attempt did. */
@@ -57,16 +60,25 @@ export async function startExecution(
     : { outcome: 'STARTED', executionArn: out.executionArn ?? '', name: request.name };
 }
 
+/** One RUNNING execution, as `ListExecutions` lists it. */
+export interface RunningExecution {
+  readonly name: string;
+  readonly executionArn: string;
+  /** Epoch ms. */
+  readonly startDateMs: number;
+}
+
 /**
- * Names of the state machine's RUNNING executions (`ListExecutions statusFilter=RUNNING`, all pages, at most 10).
- * @throws AwsThrottledError | AwsError
+ * The state machine's RUNNING executions (`ListExecutions statusFilter=RUNNING`, all pages, at most 10).
+ * AWS documents ListExecutions as eventually consistent: an execution started a moment ago may be missing.
+ * @throws AwsThrottledError | AwsTransientError | AwsError
  */
 export async function runningExecutions(
   sfn: SFNClient,
   stateMachineArn: string,
   call: AwsCall = {},
-): Promise<string[]> {
-  const names: string[] = [];
+): Promise<RunningExecution[]> {
+  const running: RunningExecution[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < 10; page += 1) {
     const list = new ListExecutionsCommand({
@@ -80,31 +92,89 @@ export async function runningExecutions(
       (options) => sfn.send(list, options),
       call,
     );
-    names.push(...(out.executions ?? []).flatMap((e) => (e.name === undefined ? [] : [e.name])));
+    for (const e of out.executions ?? []) {
+      if (e.name === undefined || e.executionArn === undefined) continue;
+      running.push({ name: e.name, executionArn: e.executionArn, startDateMs: e.startDate?.getTime() ?? 0 });
+    }
     nextToken = out.nextToken;
     if (nextToken === undefined) break;
   }
-  return names;
+  return running;
 }
 
 /**
- * The lock for state machines that must never run twice at once (coordinator failover): starts an execution only
- * when none is RUNNING. The lock holds exactly while an execution runs — a closed execution never blocks the next
- * failure (execution names are reserved for 90 days, so names must be unique per attempt: see the caller's name).
- * Two callers racing between the check and the start are separated by the name (same name → one start) and by the
- * state machine's own stand-down rules.
- * @throws AwsThrottledError | AwsError
+ * The input of one execution (`DescribeExecution`), as the JSON text it was started with; `undefined` when the
+ * execution does not exist (any more).
+ * @throws AwsThrottledError | AwsTransientError | AwsError
+ */
+export async function executionInput(
+  sfn: SFNClient,
+  executionArn: string,
+  call: AwsCall = {},
+): Promise<string | undefined> {
+  const out = await sendAws(
+    {
+      operation: 'Step Functions DescribeExecution',
+      context: { executionArn },
+      answer: { when: (cause) => cause instanceof ExecutionDoesNotExist, value: () => undefined },
+    },
+    (options) => sfn.send(new DescribeExecutionCommand({ executionArn }), options),
+    call,
+  );
+  return out?.input;
+}
+
+/**
+ * Starts a failover-like execution only when no other one that holds its lock runs: a RUNNING execution that is
+ * not a dry run ({@link lockCandidates}: a dry run changes nothing and blocks nothing). This only spares a start
+ * that would stand down at once: the lock itself belongs to the execution (lib/failover-lock.ts, taken by
+ * PlanFailover whoever started it). A closed execution never blocks the next failure (execution names are reserved
+ * for 90 days, so names must be unique per attempt: see the caller's name). Two callers racing between the check
+ * and the start are separated by the name (same name → one start) and by the execution's own lock.
+ * @throws AwsThrottledError | AwsTransientError | AwsError
  */
 export async function startExecutionOnce(
   sfn: SFNClient,
   request: { readonly stateMachineArn: string; readonly name: string; readonly input: unknown },
   call: AwsCall = {},
 ): Promise<StartOutcome> {
-  const running = await runningExecutions(sfn, request.stateMachineArn, call);
+  const holders = async () =>
+    (await lockCandidates(sfn, request.stateMachineArn, undefined, call))
+      .filter((e) => e.reading === 'REAL' || e.reading === 'UNKNOWN')
+      .map((e) => e.executionArn.split(':').at(-1) ?? e.executionArn);
+  const running = await holders();
   if (running.length > 0) return { outcome: 'ALREADY_RUNNING', running, name: request.name };
   const started = await startExecution(sfn, request, call);
   if (started.outcome !== 'NAME_TAKEN') return started;
   // A racing caller started the same name (with its own input) between our check and our start: the lock holds.
-  const now = await runningExecutions(sfn, request.stateMachineArn, call);
+  const now = await holders();
   return now.length > 0 ? { outcome: 'ALREADY_RUNNING', running: now, name: request.name } : started;
+}
+
+/**
+ * Gathers what `decideLock` (lib/failover-lock.ts) needs: every RUNNING execution of the state machine except
+ * `selfArn`, each with what its input says ({@link readLockInput}: a dry run holds no lock). A `DescribeExecution` that fails is read as
+ * `UNKNOWN` (taken as a holder); a `ListExecutions` that fails throws: the lock cannot be taken on an unknown.
+ * @param selfArn - The deciding execution (skipped); `undefined` for a caller that is not an execution.
+ * @throws AwsThrottledError | AwsTransientError | AwsError (ListExecutions)
+ */
+export async function lockCandidates(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  selfArn: string | undefined,
+  call: AwsCall = {},
+): Promise<LockCandidate[]> {
+  const others = (await runningExecutions(sfn, stateMachineArn, call)).filter(
+    (e) => e.executionArn !== selfArn,
+  );
+  return Promise.all(
+    others.map(async (e) => ({
+      executionArn: e.executionArn,
+      startDateMs: e.startDateMs,
+      reading: await executionInput(sfn, e.executionArn, call).then(
+        readLockInput,
+        (): LockReading => 'UNKNOWN',
+      ),
+    })),
+  );
 }

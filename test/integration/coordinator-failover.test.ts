@@ -9,6 +9,7 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AttachNetworkInterfaceCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFailoverHandler } from '../../functions/coordinator-failover/handler.ts';
@@ -180,12 +181,14 @@ describe('coordinator failover without a standby', () => {
       ALARM_TOPIC_ARN: topic.TopicArn ?? '',
     });
     const autoscaling = new AutoScalingClient(aws);
+    const sfn = new SFNClient(aws);
     const deps = {
       config,
       ec2: new EC2Client(aws),
       autoscaling,
       cloudwatch: new CloudWatchClient(aws),
       sns,
+      sfn,
       coordinator: async () =>
         new TrinoClient({ baseUrl: config.TRINO_URL, user: 'sentinel', timeoutMs: 500 }),
       now: () => Date.now(),
@@ -196,6 +199,7 @@ describe('coordinator failover without a standby', () => {
       definition,
       Object.fromEntries(FAILOVER_TASK_NAMES.map((t) => [t, handler])),
     );
+    local.bridge(sfn);
     const execution = local.start('no-standby', { mode: 'failover', attachmentId: set.attachmentId });
     await expect(execution.result).rejects.toThrow(/coordinator failover did not complete/);
     expect(execution.statesEntered).toEqual([

@@ -419,6 +419,26 @@ describe('planFailover', () => {
     expect(plan.steps).toContain('stop i-active');
   });
 
+  it('stands down as LOCKED, before anything else, when another execution holds the lock', () => {
+    const plan = planFailover({
+      ...base,
+      lock: { holds: false, holderArn: 'arn:aws:states:us-east-1:1:execution:sm:first', reason: 'held' },
+    });
+    expect(plan).toEqual({ action: 'LOCKED', reason: 'held', steps: [] });
+  });
+
+  it('plans as usual when this execution holds the lock, and a dry run ignores a lock it was not given', () => {
+    expect(planFailover({ ...base, lock: { holds: true, reason: 'first' } }).action).toBe('FAILOVER');
+    expect(
+      planFailover({
+        ...base,
+        mode: 'drill',
+        dryRun: true,
+        lock: { holds: false, holderArn: 'x', reason: 'held' },
+      }).action,
+    ).toBe('DRY_RUN');
+  });
+
   it('reports a dry run with the plan and changes nothing', () => {
     const plan = planFailover({ ...base, mode: 'drill', dryRun: true });
     expect(plan).toMatchObject({ action: 'DRY_RUN', standbyInstanceId: 'i-standby' });

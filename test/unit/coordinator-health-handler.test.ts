@@ -13,6 +13,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ListExecutionsCommand,
   SFNClient,
@@ -35,6 +36,7 @@ const cloudwatch = mockClient(CloudWatchClient);
 const ENI = 'eni-0123456789abcdef0';
 const ACTIVE = 'i-0aaaaaaaaaaaaaaaa';
 const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:prod-failover';
+const EXECUTIONS = 'arn:aws:states:us-east-1:123456789012:execution:prod-failover';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:prod-alarms';
 
 function throttled(): Error {
@@ -145,6 +147,17 @@ describe('runHealthLoop: unknown is never taken for down', () => {
   });
 });
 
+/** A RUNNING execution as ListExecutions lists it (executionArn and startDate are always present). */
+function running(name: string) {
+  return {
+    name,
+    executionArn: `${EXECUTIONS}:${name}`,
+    stateMachineArn: ARN,
+    status: 'RUNNING' as const,
+    startDate: new Date(1_000),
+  };
+}
+
 describe('runHealthLoop: the failover lock holds only while an execution runs', () => {
   it('starts a failover when none is RUNNING (a closed execution of the same coordinator blocks nothing)', async () => {
     ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
@@ -158,12 +171,23 @@ describe('runHealthLoop: the failover lock holds only while an execution runs', 
 
   it('starts nothing while another failover execution is RUNNING', async () => {
     ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
-    sfn
-      .on(ListExecutionsCommand)
-      .resolves({ executions: [{ name: 'failover-drill-by-hand', status: 'RUNNING' }] } as never);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [running('failover-drill-by-hand')] });
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"mode":"drill","dryRun":false}' } as never);
     const result = await runHealthLoop(deps(), HEALTHY);
     expect(result).toMatchObject({ failover: 'ALREADY_RUNNING', executionName: 'failover-drill-by-hand' });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('a dry-run drill running by hand blocks nothing: the failover starts (a dry run holds no lock)', async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [running('drill-dry-run')] });
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"mode":"drill","dryRun":true}' } as never);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${ARN}:x`, startDate: new Date() });
+    const result = await runHealthLoop(deps(), HEALTHY);
+    expect(result).toMatchObject({ failover: 'STARTED' });
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({
+      executionArn: `${EXECUTIONS}:drill-dry-run`,
+    });
   });
 
   it('counts a name a racing detector took a moment ago as running', async () => {
@@ -171,7 +195,8 @@ describe('runHealthLoop: the failover lock holds only while an execution runs', 
     sfn
       .on(ListExecutionsCommand)
       .resolvesOnce({ executions: [] })
-      .resolves({ executions: [{ name: 'failover-racer', status: 'RUNNING' }] } as never);
+      .resolves({ executions: [running('failover-racer')] });
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"mode":"failover"}' } as never);
     sfn
       .on(StartExecutionCommand)
       .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));

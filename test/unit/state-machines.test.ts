@@ -126,10 +126,17 @@ describe('coordinator-failover.asl.json and the task registry', () => {
   );
   const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
 
-  it('sends every Task state to the one failover function as {task: <its own name>, state: $}', () => {
+  it('sends every Task state to the one failover function as {task: <its own name>, state: $}, and the execution to the two that hold the lock', () => {
+    const lockHolders = ['PlanFailover', 'NotifyFailure'];
     for (const [name, state] of tasks) {
       expect(state.Resource).toBe(['$', '{FailoverTaskFunctionArn}'].join(''));
-      expect(state.Parameters).toEqual({ task: name, 'state.$': '$' });
+      expect(state.Parameters).toEqual({
+        task: name,
+        'state.$': '$',
+        ...(lockHolders.includes(name)
+          ? { execution: { 'id.$': '$$.Execution.Id', 'startTime.$': '$$.Execution.StartTime' } }
+          : {}),
+      });
     }
   });
 

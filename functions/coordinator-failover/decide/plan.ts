@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { LockDecision } from '../../../lib/failover-lock.ts';
 import type { EniView } from './eni.ts';
 import { type CoordinatorCandidate, chooseStandby, type FencePlan, planFence } from './standby.ts';
 
@@ -33,6 +34,8 @@ export interface FailoverObservation {
   /** The instance holding the ENI; undefined when the ENI is not attached. */
   readonly active?: ActiveObservation;
   readonly candidates: readonly CoordinatorCandidate[];
+  /** The failover lock (lib/failover-lock.ts), taken by every execution that is not a dry run. */
+  readonly lock?: LockDecision;
 }
 
 /**
@@ -42,6 +45,7 @@ export interface FailoverObservation {
  * - `NO_STANDBY`: no healthy standby: alarm, scale the coordinator group out, wait and plan again.
  * - `ALREADY_MOVED`: the ENI is no longer on the attachment the trigger saw: another execution moved it.
  * - `ACTIVE_HEALTHY`: an automatic failover found the active coordinator healthy again: stand down.
+ * - `LOCKED`: another failover execution of this cluster started earlier and still runs: stand down.
  */
 export const FAILOVER_ACTIONS = [
   'FAILOVER',
@@ -49,6 +53,7 @@ export const FAILOVER_ACTIONS = [
   'NO_STANDBY',
   'ALREADY_MOVED',
   'ACTIVE_HEALTHY',
+  'LOCKED',
 ] as const;
 /** See {@link FAILOVER_ACTIONS}. */
 export type FailoverAction = (typeof FAILOVER_ACTIONS)[number];
@@ -69,13 +74,17 @@ export interface FailoverPlan {
 /**
  * Plans a failover (or drill) from observed state. Pure.
  *
- * Stand-down rules come first: an ENI already moved by someone else (`ALREADY_MOVED`) and, for an automatic
+ * Stand-down rules come first: another execution holding the lock (`LOCKED`; a dry run takes no lock), an ENI
+ * already moved by someone else (`ALREADY_MOVED`) and, for an automatic
  * failover, an active coordinator that answers again on its primary address while its instance is running and
  * not impaired (`ACTIVE_HEALTHY`: the failure cleared between detection and planning). A drill always goes on: it
  * exists to move a healthy coordinator.
  */
 export function planFailover(observation: FailoverObservation): FailoverPlan {
-  const { eni, active } = observation;
+  const { eni, active, lock } = observation;
+  if (!observation.dryRun && lock !== undefined && !lock.holds) {
+    return { action: 'LOCKED', reason: lock.reason, steps: [] };
+  }
   const attachment = eni.attachment?.status === 'detached' ? undefined : eni.attachment;
   if (
     observation.expectedAttachmentId !== undefined &&

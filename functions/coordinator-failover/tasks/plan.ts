@@ -6,9 +6,13 @@
  */
 import { describeGroup } from '../../../lib/aws/autoscaling.ts';
 import type { AwsCall } from '../../../lib/aws/ec2.ts';
+import { lockCandidates } from '../../../lib/aws/sfn.ts';
+import { ValidationError } from '../../../lib/errors.ts';
+import { decideLock, type LockDecision, stateMachineOf } from '../../../lib/failover-lock.ts';
 import { logger } from '../../../lib/logger.ts';
+import { parseEvent } from '../../../lib/middleware.ts';
 import { planFailover } from '../decide.ts';
-import { type FailoverDeps, note } from '../deps.ts';
+import { type FailoverDeps, note, type TaskCall } from '../deps.ts';
 import { observeCoordinators } from '../observe.ts';
 import {
   type FailoverInput,
@@ -31,17 +35,40 @@ async function workerBaseline(deps: FailoverDeps, call: AwsCall): Promise<number
 }
 
 /**
+ * Takes the failover lock ({@link decideLock}): every execution that is not a dry run, on its first planning.
+ * @throws ValidationError when the Task input lacks `execution` (the ASL must pass `$$.Execution`);
+ *   AwsThrottledError | AwsTransientError | AwsError when the running executions cannot be listed (retried: the
+ *   lock is never taken on an unknown).
+ */
+async function takeLock(deps: FailoverDeps, call: TaskCall): Promise<LockDecision> {
+  const self = call.execution;
+  const stateMachineArn = self === undefined ? undefined : stateMachineOf(self.id);
+  if (self === undefined || stateMachineArn === undefined) {
+    throw new ValidationError(
+      'PlanFailover needs its execution ("execution": {"id.$": "$$.Execution.Id", "startTime.$": "$$.Execution.StartTime"}) to take the failover lock',
+    );
+  }
+  const running = await lockCandidates(deps.sfn, stateMachineArn, self.id, call);
+  return decideLock({ executionArn: self.id, startDateMs: Date.parse(self.startTime) }, running);
+}
+
+/**
  * @param input - The execution input on first entry ({@link FailoverInputSchema}), the state afterwards.
- * @throws ValidationError (bad input) | AwsThrottledError (retried by the state machine) | AwsError
+ * @param call - The abort signal and the execution (for the lock, taken on first entry by every execution that is
+ *   not a dry run; a re-entry after a standby wait already holds it: a later execution can never start earlier).
+ * @throws ValidationError (bad input) | AwsThrottledError | AwsTransientError (retried by the state machine) | AwsError
  */
 export async function runPlanFailover(
   input: unknown,
   deps: FailoverDeps,
-  call: AwsCall,
+  call: TaskCall,
 ): Promise<FailoverState> {
   const now = deps.now();
   const previous = FailoverStateSchema.safeParse(input);
-  const base: FailoverInput = previous.success ? previous.data : FailoverInputSchema.parse(input);
+  const base: FailoverInput = previous.success
+    ? previous.data
+    : parseEvent(FailoverInputSchema, 'failover execution input', input);
+  const lock = previous.success || base.dryRun ? undefined : await takeLock(deps, call);
   const coordinator = await deps.coordinator();
   const observed = await observeCoordinators(deps, coordinator, call);
   const decision = planFailover({
@@ -51,6 +78,7 @@ export async function runPlanFailover(
     eni: observed.eni,
     ...(observed.active === undefined ? {} : { active: observed.active }),
     candidates: observed.candidates,
+    ...(lock === undefined ? {} : { lock }),
   });
   logger.info('Failover plan', { plan: decision, candidates: observed.candidates, active: observed.active });
   const state: FailoverState = previous.success
