@@ -35,8 +35,9 @@ export async function publishNotification(
 }
 
 /**
- * Notifies the alarm topic when one is configured. Best effort: a failed publish is logged (`Could not notify the
- * alarm topic`), never thrown, so a notification never stops what it reports on.
+ * Notifies the alarm topic when one is configured. Best effort: a failed publish is logged as an error (`Could not
+ * notify the alarm topic`, with the SDK error's name), never thrown, so a notification never stops what it reports
+ * on. Where the notification is the point (the failover's NotifyFailure), publish with {@link publishNotification}.
  * @param topicArn - The alarm topic (`ALARM_TOPIC_ARN`); `undefined` sends nothing.
  * @param message - Sent as JSON; never tokens or secrets.
  * @example await notifyAlarmTopic(deps.sns, deps.config.ALARM_TOPIC_ARN, 'Trino coordinator failover FAILED (prod)', { cluster: 'prod' });
@@ -50,6 +51,12 @@ export async function notifyAlarmTopic(
 ): Promise<void> {
   if (topicArn === undefined) return;
   await publishNotification(sns, topicArn, subject, message, call).catch((error: unknown) =>
-    logger.warn('Could not notify the alarm topic', { error: String(error) }),
+    // An error, not a warning: a lost notification is a page nobody gets (e.g. a role without kms:GenerateDataKey
+    // on the topic's key). The caller goes on: what it reports on must not stop for it.
+    logger.error('Could not notify the alarm topic', {
+      topicArn,
+      subject,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
   );
 }
