@@ -66,6 +66,25 @@ export interface AwsEndpointOptions {
   readonly maxBodyBytes?: number;
   /** Upstream timeout in ms (default 15 min: Lambda's longest synchronous invocation plus margin). */
   readonly upstreamTimeoutMs?: number;
+  /**
+   * The optional request log: called once per request after its answer, with who asked for what (e.g. to evaluate
+   * every call against IAM, harness/iam/). Off by default; the record holds the request's parameters (test data).
+   */
+  readonly onRequest?: (record: AwsRequestRecord) => void;
+}
+
+/** One request as the endpoint saw it ({@link AwsEndpointOptions.onRequest}). */
+export interface AwsRequestRecord {
+  /** The access key id of the SigV4 credential (a role session's `ASIA…` key), or undefined for an unsigned request. */
+  readonly accessKeyId: string | undefined;
+  /** The SigV4 signing name, e.g. `ec2`, `ssm`, `states`. */
+  readonly service: string | undefined;
+  /** The operation: `X-Amz-Target`'s, the query `Action`, or `<METHOD> <path>` for a REST request. */
+  readonly operation: string;
+  /** The parameters: the JSON body, or the query/form fields but `Action` and `Version`; `{}` for REST. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** The HTTP status returned. */
+  readonly status: number;
 }
 
 /** A running endpoint. */
@@ -99,6 +118,64 @@ export function sigV4Service(authorization: string | undefined, target: string):
   const parts = credential.split('/');
   const end = parts.lastIndexOf('aws4_request');
   return end >= 1 ? parts[end - 1] : undefined;
+}
+
+/**
+ * The access key id of a request's SigV4 credential (`Credential=<akid>/…`, or `X-Amz-Credential` of a presigned URL).
+ * @param authorization - The `Authorization` header, if any.
+ * @param target - The raw request target (path and query).
+ * @returns The access key id, or undefined for an unsigned request.
+ * @example sigV4AccessKeyId('AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261130/us-east-1/ec2/aws4_request, …', '/') // 'ASIAEXAMPLE'
+ */
+export function sigV4AccessKeyId(authorization: string | undefined, target: string): string | undefined {
+  let credential = authorization === undefined ? undefined : /Credential=([^,\s]+)/.exec(authorization)?.[1];
+  if (credential === undefined) {
+    const query = target.indexOf('?');
+    credential =
+      query >= 0
+        ? (new URLSearchParams(target.slice(query + 1)).get('X-Amz-Credential') ?? undefined)
+        : undefined;
+  }
+  const key = credential?.split('/')[0];
+  return key === undefined || key === '' ? undefined : key;
+}
+
+/**
+ * The operation and parameters of a request, by protocol: JSON (`X-Amz-Target: AmazonSSM.GetParameter`, JSON body),
+ * query (`Action=…` in the form body or the query string: EC2, Auto Scaling, CloudWatch, STS, SNS), else REST
+ * (`<METHOD> <path>`, e.g. Lambda's Invoke).
+ * Source: AWS SDK protocols awsJson1_0/awsJson1_1, awsQuery/ec2Query, restJson1.
+ * @example awsOperation('POST', '/', 'AmazonSSM.GetParameter', Buffer.from('{"Name":"/p"}')) // { operation: 'GetParameter', params: { Name: '/p' } }
+ */
+export function awsOperation(
+  method: string,
+  target: string,
+  amzTarget: string | undefined,
+  body: Buffer,
+): { operation: string; params: Record<string, unknown> } {
+  if (amzTarget !== undefined) {
+    let params: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        params = Object.fromEntries(Object.entries(parsed));
+    } catch {
+      params = {};
+    }
+    return { operation: amzTarget.slice(amzTarget.lastIndexOf('.') + 1), params };
+  }
+  const action = queryAction(method, target, body);
+  if (action !== undefined) {
+    const query = target.indexOf('?');
+    const fields = new URLSearchParams(query >= 0 ? target.slice(query + 1) : '');
+    if (method === 'POST')
+      for (const [key, value] of new URLSearchParams(body.toString('utf8'))) fields.append(key, value);
+    const params: Record<string, unknown> = {};
+    for (const [key, value] of fields) if (key !== 'Action' && key !== 'Version') params[key] = value;
+    return { operation: action, params };
+  }
+  const query = target.indexOf('?');
+  return { operation: `${method} ${query >= 0 ? target.slice(0, query) : target}`, params: {} };
 }
 
 /**
@@ -279,6 +356,18 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     const name = route === undefined ? 'default' : (route.name ?? route.service);
     counts.set(name, (counts.get(name) ?? 0) + 1);
     const status = await forward(req, body, route?.url ?? table.default, res, timeoutMs);
+    if (options.onRequest !== undefined) {
+      const amzTarget = req.headers['x-amz-target'];
+      options.onRequest({
+        accessKeyId: sigV4AccessKeyId(
+          Array.isArray(authorization) ? authorization[0] : authorization,
+          target,
+        ),
+        service,
+        ...awsOperation(method, target, Array.isArray(amzTarget) ? amzTarget[0] : amzTarget, body),
+        status,
+      });
+    }
     if (options.logRequests || status === 502) {
       options.log(
         `aws-endpoint: ${service ?? '(unsigned)'} ${method} ${target.slice(0, 120)} → ${name} ${status} in ${Date.now() - started} ms`,

@@ -124,6 +124,17 @@ async function packagedRolePolicies(
     const fnIf = z.object({ 'Fn::If': z.tuple([z.string(), z.unknown(), z.unknown()]) }).safeParse(value);
     if (fnIf.success) return resolve(fnIf.data['Fn::If'][2]);
     if (z.object({ Ref: z.literal('AWS::NoValue') }).safeParse(value).success) return NO_VALUE;
+    const ref = z
+      .object({ Ref: z.enum(['AWS::Partition', 'AWS::Region', 'AWS::AccountId']) })
+      .safeParse(value);
+    if (ref.success)
+      return { 'AWS::Partition': 'aws', 'AWS::Region': MOTO_REGION, 'AWS::AccountId': ACCOUNT }[ref.data.Ref];
+    const join = z.object({ 'Fn::Join': z.tuple([z.string(), z.array(z.unknown())]) }).safeParse(value);
+    if (join.success)
+      return join.data['Fn::Join'][1].map((part) => String(resolve(part))).join(join.data['Fn::Join'][0]);
+    // The cluster stack's exports (e.g. the coordinator ENI's id in the Deny on deleting it): a stand-in value.
+    const imported = z.object({ 'Fn::ImportValue': z.string() }).safeParse(value);
+    if (imported.success) return `imported-${imported.data['Fn::ImportValue'].split(':').pop() ?? ''}`;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
   };
   const drop = (value: unknown): unknown => {

@@ -1,13 +1,16 @@
 /**
  * The front AWS endpoint's routing decisions (harness/cloud/aws-endpoint.ts): the SigV4 credential-scope service of
- * a request, the query-protocol `Action`, and the Lambda paths the Lambda service takes.
+ * a request, the query-protocol `Action`, the Lambda paths the Lambda service takes, and the request log's record (who
+ * asked for which operation with which parameters).
  */
 import { describe, expect, it } from 'vitest';
 import {
+  awsOperation,
   isLambdaCodeUpload,
   isLambdaInvoke,
   queryAction,
   queryActions,
+  sigV4AccessKeyId,
   sigV4Service,
 } from '../../harness/cloud/aws-endpoint.ts';
 
@@ -91,5 +94,69 @@ describe('Lambda paths', () => {
     ['GET', '/2015-03-31/functions/', false],
   ])('%s %s uploads code: %s', (method, path, expected) => {
     expect(isLambdaCodeUpload(method, path)).toBe(expected);
+  });
+});
+
+describe('the request log: sigV4AccessKeyId and awsOperation', () => {
+  it.each([
+    [
+      'Authorization header',
+      'AWS4-HMAC-SHA256 Credential=ASIAROLESESSION1/20261208/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=ab',
+      '/',
+      'ASIAROLESESSION1',
+    ],
+    [
+      'presigned URL',
+      undefined,
+      '/q?X-Amz-Credential=ASIAPRESIGNED%2F20261208%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Signature=cd',
+      'ASIAPRESIGNED',
+    ],
+    ['unsigned', undefined, '/', undefined],
+  ])('%s: %s', (_, authorization, target, expected) => {
+    expect(sigV4AccessKeyId(authorization, target)).toBe(expected);
+  });
+
+  it('reads a JSON-protocol request from X-Amz-Target and the body', () => {
+    expect(
+      awsOperation(
+        'POST',
+        '/',
+        'AmazonSSM.GetParameter',
+        Buffer.from('{"Name":"/trino-sentinel/analytics/trino-secret","WithDecryption":true}'),
+      ),
+    ).toEqual({
+      operation: 'GetParameter',
+      params: { Name: '/trino-sentinel/analytics/trino-secret', WithDecryption: true },
+    });
+  });
+
+  it('reads a query-protocol request from the form body, without Action and Version', () => {
+    expect(
+      awsOperation(
+        'POST',
+        '/',
+        undefined,
+        Buffer.from('Action=DetachNetworkInterface&Version=2016-11-15&AttachmentId=eni-attach-1&Force=true'),
+      ),
+    ).toEqual({
+      operation: 'DetachNetworkInterface',
+      params: { AttachmentId: 'eni-attach-1', Force: 'true' },
+    });
+  });
+
+  it('names a REST request by method and path, without parameters', () => {
+    expect(
+      awsOperation('POST', '/2015-03-31/functions/f/invocations?x=1', undefined, Buffer.from('{}')),
+    ).toEqual({
+      operation: 'POST /2015-03-31/functions/f/invocations',
+      params: {},
+    });
+  });
+
+  it('keeps a JSON request whose body is not an object as an operation without parameters', () => {
+    expect(awsOperation('POST', '/', 'AWSStepFunctions.ListExecutions', Buffer.from('not json'))).toEqual({
+      operation: 'ListExecutions',
+      params: {},
+    });
   });
 });
