@@ -217,6 +217,8 @@ export function controlPlaneCalls(model: IamModel): ControlPlaneCall[] {
   const r = FIXTURE_RESOURCES;
   const cp = (value: unknown): string => String(model.resolveControlPlane(value));
   const failoverStateMachine = cp({ Ref: 'CoordinatorFailoverStateMachine' });
+  // An execution of it: arn:aws:states:<region>:<account>:execution:<state machine name>:<execution name>.
+  const failoverExecution = `${failoverStateMachine.replace(':stateMachine:', ':execution:')}:failover-29944851-analytics-eni-attach-1`;
   const drainStateMachine = cp({ Ref: 'WorkerDrainStateMachine' });
   const queryLogQueue = cp({ 'Fn::GetAtt': ['QueryLogQueue', 'Arn'] });
   const queryLogDlq = cp({ 'Fn::GetAtt': ['QueryLogDlq', 'Arn'] });
@@ -280,10 +282,13 @@ export function controlPlaneCalls(model: IamModel): ControlPlaneCall[] {
     {
       caller: health[0],
       role: health[1],
-      operation: 'Step Functions ListExecutions, StartExecution (the failover lock)',
-      madeBy: 'functions/coordinator-health/start-failover.ts → lib/aws/sfn.ts startExecutionOnce',
+      operation:
+        'Step Functions ListExecutions, DescribeExecution, StartExecution (no start while a failover runs)',
+      madeBy:
+        'functions/coordinator-health/start-failover.ts → lib/aws/sfn.ts startExecutionOnce, lockCandidates',
       requests: [
         { action: 'states:ListExecutions', resource: failoverStateMachine },
+        { action: 'states:DescribeExecution', resource: failoverExecution },
         { action: 'states:StartExecution', resource: failoverStateMachine },
       ],
     },
@@ -315,6 +320,16 @@ export function controlPlaneCalls(model: IamModel): ControlPlaneCall[] {
       ...failover,
       'functions/coordinator-failover/observe.ts, tasks/plan.ts, tasks/await-standby.ts → describeGroup',
     ),
+    {
+      caller: failover[0],
+      role: failover[1],
+      operation: 'Step Functions ListExecutions, DescribeExecution (the failover lock)',
+      madeBy: 'functions/coordinator-failover/tasks/plan.ts, tasks/notify.ts → lib/aws/sfn.ts lockCandidates',
+      requests: [
+        { action: 'states:ListExecutions', resource: failoverStateMachine },
+        { action: 'states:DescribeExecution', resource: failoverExecution },
+      ],
+    },
     {
       caller: failover[0],
       role: failover[1],
