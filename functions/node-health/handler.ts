@@ -1,12 +1,12 @@
 /**
  * node-health: scheduled every minute. Reads the worker and coordinator groups, the coordinator's `/v1/node`, each
- * worker's `GET /v1/info/state` and each standby coordinator's primary address; decides ({@link decideNodeHealth})
- * which instances have been broken long enough; marks those `Unhealthy` (`SetInstanceHealth`, respecting the
- * group's grace period) so Auto Scaling replaces them — a worker through its drain lifecycle hook. Publishes
- * `UnhealthyNodes` every round, `WorkersMarkedUnhealthy` + `CoordinatorsMarkedUnhealthy` in rounds that mark
- * something, and `NodeGroupsAllProbesFailed` in rounds where every probe of a group failed (a configuration or
- * network problem: nothing of that group is marked) — both alarmed, missing = 0 — through `METRICS_SINK` (EMF by
- * default).
+ * worker's `GET /v1/info/state` and each coordinator-group member's primary address (the ENI holder's only as a
+ * control, never marked); decides ({@link decideNodeHealth}) which instances have been broken long enough; marks
+ * those `Unhealthy` (`SetInstanceHealth`, respecting the group's grace period) so Auto Scaling replaces them — a
+ * worker through its drain lifecycle hook. Publishes `UnhealthyNodes` every round, `WorkersMarkedUnhealthy` +
+ * `CoordinatorsMarkedUnhealthy` in rounds that mark something, and `NodeGroupsAllProbesFailed` in rounds where every
+ * probe of a group failed (a configuration or network problem: nothing of that group is marked) — both alarmed,
+ * missing = 0 — through `METRICS_SINK` (EMF by default).
  * The carried state ("bad since") lives in an SSM String parameter: nothing is decided on one observation.
  * Source: Trino `GET /v1/node` (io.trino.server.NodeResource), `GET /v1/info/state` and `GET /v1/info`
  * (io.trino.server.ServerInfoResource); Auto Scaling SetInstanceHealth.
