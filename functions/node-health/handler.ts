@@ -44,12 +44,6 @@ export type NodeHealthDeps = CoordinatorDeps<NodeHealthConfig, typeof AWS>;
 
 const PROBES_AT_ONCE = 16;
 
-/**
- * Metric published (value: how many groups, 1 or 2) in a round where every probe of a group failed
- * (decide.ts `groupsWhereEveryProbeFailed`); `NodeProbesAllFailedAlarm` in serverless/node-health.yml alarms on it.
- */
-export const NODE_GROUPS_ALL_PROBES_FAILED = 'NodeGroupsAllProbesFailed';
-
 function parameterName(config: NodeHealthConfig): string {
   return config.NODE_HEALTH_SSM_PARAMETER ?? `/trino-sentinel/${config.CLUSTER_NAME}/node-health`;
 }
@@ -206,12 +200,13 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
     deps.cloudwatch,
     [
       ...markedCounters,
-      // Only in a round where every probe of a group failed (alarmed; missing = not breaching).
+      // Only in a round where every probe of a group failed (value: how many groups, 1 or 2). Alarmed by
+      // NodeProbesAllFailedAlarm (serverless/node-health.yml); missing = not breaching.
       ...(decision.everyProbeFailed.length === 0
         ? []
         : [
             {
-              name: NODE_GROUPS_ALL_PROBES_FAILED,
+              name: 'NodeGroupsAllProbesFailed',
               unit: 'Count' as const,
               value: decision.everyProbeFailed.length,
             },

@@ -17,11 +17,7 @@ import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, EC2Client }
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  makeNodeHealthHandler,
-  NODE_GROUPS_ALL_PROBES_FAILED,
-  type NodeHealthDeps,
-} from '../../functions/node-health/handler.ts';
+import { makeNodeHealthHandler, type NodeHealthDeps } from '../../functions/node-health/handler.ts';
 import { NodeHealthEnvSchema } from '../../functions/node-health/schemas.ts';
 import { localContext, scheduledEvent } from '../../harness/invoke.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -307,7 +303,7 @@ describe('nodeHealth handler', () => {
     const decision = await handlerAt({ now: T0 })();
     expect(marked()).toEqual([]);
     expect(decision.everyProbeFailed).toEqual(['worker']);
-    expect(published()).toContainEqual({ name: NODE_GROUPS_ALL_PROBES_FAILED, value: 1 });
+    expect(published()).toContainEqual({ name: 'NodeGroupsAllProbesFailed', value: 1 });
     // The evidence is kept as it was: the nodes are neither cleared nor convicted by this round.
     expect(JSON.parse(store.get(STATE_PARAMETER) ?? '{}')).toEqual(evidence);
   });
@@ -323,7 +319,7 @@ describe('nodeHealth handler', () => {
       await run();
     }
     expect(marked()).toEqual([]);
-    expect(published().filter((m) => m.name === NODE_GROUPS_ALL_PROBES_FAILED)).toHaveLength(3);
+    expect(published().filter((m) => m.name === 'NodeGroupsAllProbesFailed')).toHaveLength(3);
   });
 
   it('publishes no all-probes-failed metric in a round where some node answered', async () => {
