@@ -12,13 +12,21 @@
  * A reading that could not be taken is `UNKNOWN` and never counts: when the coordinator's `/v1/node` cannot be
  * read, no worker is bad for being absent from it. A node bad for `unhealthyAfterMs` in a row is marked.
  *
+ * **Every probe of a group failed** ({@link groupsWhereEveryProbeFailed}): when at least
+ * {@link ALL_FAILED_MIN_PROBES} members of a group were probed this round and not one answered, that is a
+ * configuration or network problem (a URL template with the wrong scheme or port, a security group, TLS), not N sick
+ * nodes: nothing of that group is bad this round (the evidence neither clears nor advances, as for `UNKNOWN`), and
+ * the handler publishes `NodeGroupsAllProbesFailed` (alarmed). trino-gateway treats an all-down view the same way:
+ * its router never acts on it. The coordinator group counts the ENI holder's own probe of its primary address (a
+ * control: the holder is never marked here), so a lone standby that does not answer while the holder does is sick.
+ *
  * @module
  */
 
 /** What the gatherer read of one group member. */
 export interface MemberObservation {
   readonly instanceId: string;
-  readonly group: 'worker' | 'coordinator';
+  readonly group: NodeGroup;
   /** Auto Scaling lifecycle state (`InService`, `Pending`, `Terminating:Wait`, …). */
   readonly lifecycleState: string;
   /** Launch time, epoch ms. */
@@ -48,12 +56,22 @@ export interface NodeHealthPolicy {
 /** Verdict of one member this round. */
 export type MemberVerdict = 'HEALTHY' | 'BAD' | 'SKIPPED' | 'UNKNOWN';
 
+/** A group of nodes node-health watches. */
+export type NodeGroup = 'worker' | 'coordinator';
+
+/**
+ * The fewest probes of one group in a round for "every probe failed" to mean a configuration or network problem:
+ * one failed probe alone cannot tell a sick node from a wrong template, and a lone node that does not answer must
+ * still be replaced.
+ */
+export const ALL_FAILED_MIN_PROBES = 2;
+
 /** The decision of one round. */
 export interface NodeHealthDecision {
   /** Instances to mark Unhealthy now. */
   readonly markUnhealthy: readonly {
     readonly instanceId: string;
-    readonly group: 'worker' | 'coordinator';
+    readonly group: NodeGroup;
     readonly badForMs: number;
     readonly reason: string;
   }[];
@@ -61,6 +79,8 @@ export interface NodeHealthDecision {
   readonly state: HealthState;
   /** Each member's verdict, for logs. */
   readonly verdicts: Readonly<Record<string, MemberVerdict>>;
+  /** Groups whose every probe failed this round ({@link groupsWhereEveryProbeFailed}): none of them was marked. */
+  readonly everyProbeFailed: readonly NodeGroup[];
 }
 
 const DRAINING_STATES = new Set(['SHUTTING_DOWN', 'DRAINING', 'DRAINED']);
@@ -96,9 +116,32 @@ export function assessMember(
 }
 
 /**
+ * The groups in which every member probed this round failed its probe (`UNREACHABLE`), counting only `InService`
+ * members past their launch grace whose probe was taken (not `UNKNOWN`), the ENI holder's control probe included,
+ * and at least {@link ALL_FAILED_MIN_PROBES} of them. Pure.
+ * @returns The groups, `worker` before `coordinator`; `[]` when every group had an answer (or too few probes).
+ */
+export function groupsWhereEveryProbeFailed(
+  members: readonly MemberObservation[],
+  policy: NodeHealthPolicy,
+  nowMs: number,
+): NodeGroup[] {
+  return (['worker', 'coordinator'] as const).filter((group) => {
+    const probed = members.filter(
+      (m) =>
+        m.group === group &&
+        m.lifecycleState === 'InService' &&
+        nowMs - m.launchTimeMs >= policy.launchGraceMs &&
+        m.process !== 'UNKNOWN',
+    );
+    return probed.length >= ALL_FAILED_MIN_PROBES && probed.every((m) => m.process === 'UNREACHABLE');
+  });
+}
+
+/**
  * Folds one round of observations into the carried state and decides which instances to mark Unhealthy.
  * Instances no longer observed leave the state; an UNKNOWN round keeps a node's first bad time (it neither clears
- * nor advances the evidence).
+ * nor advances the evidence), and so does a round in which every probe of the node's group failed.
  * @example decideNodeHealth(members, {}, { unhealthyAfterMs: 300_000, launchGraceMs: 600_000 }, now)
  */
 export function decideNodeHealth(
@@ -110,9 +153,12 @@ export function decideNodeHealth(
   const state: Record<string, number> = {};
   const verdicts: Record<string, MemberVerdict> = {};
   const markUnhealthy: NodeHealthDecision['markUnhealthy'][number][] = [];
+  const everyProbeFailed = groupsWhereEveryProbeFailed(members, policy, nowMs);
   for (const member of members) {
     const assessed = assessMember(member, policy, nowMs);
-    const verdict = assessed.verdict;
+    // A bad node in a group whose every probe failed is no evidence against that node: held as UNKNOWN.
+    const verdict =
+      assessed.verdict === 'BAD' && everyProbeFailed.includes(member.group) ? 'UNKNOWN' : assessed.verdict;
     verdicts[member.instanceId] = verdict;
     const since = previous[member.instanceId];
     if (verdict === 'UNKNOWN') {
@@ -133,5 +179,5 @@ export function decideNodeHealth(
       state[member.instanceId] = firstBadAtMs;
     }
   }
-  return { markUnhealthy, state, verdicts };
+  return { markUnhealthy, state, verdicts, everyProbeFailed };
 }

@@ -1,10 +1,12 @@
 /**
  * node-health: scheduled every minute. Reads the worker and coordinator groups, the coordinator's `/v1/node`, each
- * worker's `GET /v1/info/state` and each standby coordinator's primary address; decides ({@link decideNodeHealth})
- * which instances have been broken long enough; marks those `Unhealthy` (`SetInstanceHealth`, respecting the
- * group's grace period) so Auto Scaling replaces them — a worker through its drain lifecycle hook. Publishes
- * `UnhealthyNodes` every round and `WorkersMarkedUnhealthy` + `CoordinatorsMarkedUnhealthy` in rounds that mark
- * something (alarmed; missing = 0), through `METRICS_SINK` (EMF by default).
+ * worker's `GET /v1/info/state` and each coordinator-group member's primary address (the ENI holder's only as a
+ * control, never marked); decides ({@link decideNodeHealth}) which instances have been broken long enough; marks
+ * those `Unhealthy` (`SetInstanceHealth`, respecting the group's grace period) so Auto Scaling replaces them — a
+ * worker through its drain lifecycle hook. Publishes `UnhealthyNodes` every round, `WorkersMarkedUnhealthy` +
+ * `CoordinatorsMarkedUnhealthy` in rounds that mark something, and `NodeGroupsAllProbesFailed` in rounds where every
+ * probe of a group failed (a configuration or network problem: nothing of that group is marked) — both alarmed,
+ * missing = 0 — through `METRICS_SINK` (EMF by default).
  * The carried state ("bad since") lives in an SSM String parameter: nothing is decided on one observation.
  * Source: Trino `GET /v1/node` (io.trino.server.NodeResource), `GET /v1/info/state` and `GET /v1/info`
  * (io.trino.server.ServerInfoResource); Auto Scaling SetInstanceHealth.
@@ -115,8 +117,9 @@ async function observeMembers(deps: NodeHealthDeps, call: AwsCall): Promise<Memb
     limit(async (): Promise<MemberObservation> => {
       const instance = instances.get(m.instanceId);
       const target = url(config.PRIMARY_URL_TEMPLATE, instance);
+      // The ENI holder is probed too, as a control for the all-probes-failed guard; it is never marked here.
       const process =
-        target === undefined || m.instanceId === holder
+        target === undefined
           ? 'UNKNOWN'
           : await coordinator.withNode(target.origin, (node) =>
               node.getInfo({ timeoutMs: config.PROBE_TIMEOUT_MS }).then(
@@ -154,16 +157,40 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
     },
     now,
   );
+  if (decision.everyProbeFailed.length > 0) {
+    logger.error(
+      'Every probe of a group failed: a configuration or network problem, nothing of it is replaced',
+      {
+        groups: decision.everyProbeFailed,
+        workerUrlTemplate: config.WORKER_URL_TEMPLATE,
+        primaryUrlTemplate: config.PRIMARY_URL_TEMPLATE,
+      },
+    );
+  }
+  // Each mark on its own: one that fails keeps its node's evidence in the carried state (retried next round), the
+  // ones sent leave it, and the state is written whatever happened, so no node is marked twice for one episode.
+  const carried: Record<string, number> = { ...decision.state };
+  const sent: NodeHealthDecision['markUnhealthy'][number][] = [];
   for (const node of decision.markUnhealthy) {
     logger.error('Marking instance Unhealthy: its group replaces it', { ...node });
-    await markInstanceUnhealthy(deps.autoscaling, node.instanceId, true, call);
+    try {
+      await markInstanceUnhealthy(deps.autoscaling, node.instanceId, true, call);
+      sent.push(node);
+    } catch (error) {
+      if (call.signal?.aborted) throw error;
+      logger.warn('Could not mark the instance Unhealthy: retried next round', {
+        instanceId: node.instanceId,
+        error: String(error),
+      });
+      carried[node.instanceId] = now - node.badForMs;
+    }
   }
-  await putParameterValue(deps.ssm, parameterName(config), JSON.stringify(decision.state), call);
-  const marked = (group: string) => decision.markUnhealthy.filter((n) => n.group === group).length;
+  await putParameterValue(deps.ssm, parameterName(config), JSON.stringify(carried), call);
+  const marked = (group: string) => sent.filter((n) => n.group === group).length;
   // The two "marked" counters only when something was marked (both together: the alarm adds them): a metric with
   // no data point in an hour costs nothing, and the alarm treats missing data as not breaching.
   const markedCounters =
-    decision.markUnhealthy.length === 0
+    sent.length === 0
       ? []
       : [
           { name: 'WorkersMarkedUnhealthy', unit: 'Count' as const, value: marked('worker') },
@@ -173,6 +200,17 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
     deps.cloudwatch,
     [
       ...markedCounters,
+      // Only in a round where every probe of a group failed (value: how many groups, 1 or 2). Alarmed by
+      // NodeProbesAllFailedAlarm (serverless/node-health.yml); missing = not breaching.
+      ...(decision.everyProbeFailed.length === 0
+        ? []
+        : [
+            {
+              name: 'NodeGroupsAllProbesFailed',
+              unit: 'Count' as const,
+              value: decision.everyProbeFailed.length,
+            },
+          ]),
       {
         name: 'UnhealthyNodes',
         unit: 'Count',
@@ -189,10 +227,11 @@ export async function runNodeHealth(deps: NodeHealthDeps, call: AwsCall = {}): P
   ).catch((error: unknown) => logger.warn('Could not publish node-health metrics', { error: String(error) }));
   logger.info('Node health', {
     verdicts: decision.verdicts,
-    bad: decision.state,
-    marked: decision.markUnhealthy,
+    bad: carried,
+    marked: sent,
+    everyProbeFailed: decision.everyProbeFailed,
   });
-  return decision;
+  return { ...decision, markUnhealthy: sent, state: carried };
 }
 
 /** Default dependencies, built once per container. */

@@ -211,8 +211,14 @@ export const FIRST_RELEASE_WITH_DRAINING = 468;
 
 /** The scale-in decisions (termination order, which instances are this cluster's workers): ./scale-in/decide.ts. */
 export {
+  AUTO_SCALING_POLICY_MAX_RUN_MS,
+  type CandidateLoad,
+  decideTerminationOrder,
   inputOrder,
   isClusterWorker,
-  orderForTermination,
+  TERMINATION_ANSWER_MARGIN_MS,
+  type TerminationBasis,
   type TerminationCandidate,
+  type TerminationOrder,
+  terminationBudgetMs,
 } from './scale-in/decide.ts';

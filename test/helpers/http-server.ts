@@ -14,11 +14,16 @@ export interface ReceivedRequest {
   readonly body: string;
 }
 
-/** How to answer one request; `undefined` status means "never answer" (for timeouts). */
+/**
+ * How to answer one request; `undefined` status means "never answer" (for timeouts); `delayMs` answers that much
+ * later (a slow node), `onAnswered` runs once the answer is written.
+ */
 export type Responder = (request: ReceivedRequest) => {
   status?: number;
   body?: string;
   headers?: Record<string, string>;
+  delayMs?: number;
+  onAnswered?: () => void;
 };
 
 /** A running server. */
@@ -50,9 +55,15 @@ export async function startTestServer(
       };
       received.push(request);
       const answer = responder(request);
-      if (answer.status === undefined) return; // never answer
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
-      res.end(answer.body ?? '');
+      const { status } = answer;
+      if (status === undefined) return; // never answer
+      const write = () => {
+        if (res.destroyed) return;
+        res.writeHead(status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
+        res.end(answer.body ?? '', () => answer.onAnswered?.());
+      };
+      if (answer.delayMs === undefined) write();
+      else setTimeout(write, answer.delayMs);
     });
   };
   const server = options.tls

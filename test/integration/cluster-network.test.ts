@@ -161,7 +161,20 @@ describe('cluster stack network model (infra/trino-cluster.yaml on moto CloudFor
         'base64',
       ).toString();
     };
-    return { name, ingress, userData };
+    /** The stack's exports, by the name after `trino-sentinel:<cluster>:`. */
+    const exported = async () => {
+      const list = z
+        .object({ Exports: z.array(z.object({ Name: z.string(), Value: z.string() })) })
+        .parse(JSON.parse(await aws('cloudformation', 'list-exports')));
+      const prefix = `trino-sentinel:net${stack}:`;
+      return Object.fromEntries(
+        list.Exports.filter((e) => e.Name.startsWith(prefix)).map((e) => [
+          e.Name.slice(prefix.length),
+          e.Value,
+        ]),
+      );
+    };
+    return { name, ingress, userData, exported };
   };
 
   beforeAll(async () => {
@@ -188,6 +201,11 @@ describe('cluster stack network model (infra/trino-cluster.yaml on moto CloudFor
       expect(await cluster.userData(group)).toMatch(
         /TRINO_HTTP_SCHEME=https\n\s*TRINO_HTTP_PORT=8443\n\s*INTERNAL_HTTP_PORT=8080\n/,
       );
+    // What serverless.yml imports as the control plane's URL templates (issue 17): the same scheme and ports.
+    expect(await cluster.exported()).toMatchObject({
+      WorkerUrlTemplate: 'http://{privateIp}:8080',
+      CoordinatorPrimaryUrlTemplate: 'https://{privateIp}:8443',
+    });
   });
 
   it('http: one port for clients and nodes, whatever InternalHttpPort says', async () => {
@@ -199,6 +217,12 @@ describe('cluster stack network model (infra/trino-cluster.yaml on moto CloudFor
     expect(cluster.ingress('Coordinator')).toEqual({ '8081': ['10.0.0.0/8', 'ControlPlane', 'Worker'] });
     expect(cluster.ingress('Worker')).toEqual({ '8081': ['ControlPlane', 'Coordinator', 'Worker'] });
     expect(await cluster.userData('workers')).toMatch(/TRINO_HTTP_PORT=8081\n\s*INTERNAL_HTTP_PORT=8081\n/);
+    // The control plane probes workers and coordinators where they listen: fixed https/8443 templates would find
+    // no node and (before the all-probes-failed guard) replace every standby in a loop.
+    expect(await cluster.exported()).toMatchObject({
+      WorkerUrlTemplate: 'http://{privateIp}:8081',
+      CoordinatorPrimaryUrlTemplate: 'http://{privateIp}:8081',
+    });
   });
 
   it('gives coordinators no right to attach the ENI (only the control plane moves it)', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_FAILED_MIN_PROBES,
   assessMember,
   decideNodeHealth,
+  groupsWhereEveryProbeFailed,
   type MemberObservation,
 } from '../../functions/node-health/decide.ts';
 
@@ -68,6 +70,7 @@ describe('decideNodeHealth', () => {
       markUnhealthy: [],
       state: { 'i-0000000000000000a': NOW },
       verdicts: { 'i-0000000000000000a': 'BAD' },
+      everyProbeFailed: [],
     });
   });
 
@@ -110,6 +113,7 @@ describe('decideNodeHealth', () => {
       markUnhealthy: [],
       state: {},
       verdicts: { 'i-0000000000000000a': 'UNKNOWN' },
+      everyProbeFailed: [],
     });
   });
 
@@ -122,5 +126,63 @@ describe('decideNodeHealth', () => {
     );
     expect(decision.state).toEqual({});
     expect(decision.markUnhealthy).toEqual([]);
+  });
+});
+
+describe('every probe of a group failed (a configuration or network problem, not N sick nodes)', () => {
+  const w = (n: number, overrides: Partial<MemberObservation> = {}) =>
+    worker({ instanceId: `i-000000000000000a${n}`, ...overrides });
+  const s = (n: number, overrides: Partial<MemberObservation> = {}) =>
+    standby({ instanceId: `i-000000000000000c${n}`, ...overrides });
+  const down = { process: 'UNREACHABLE' };
+
+  it.each([
+    ['every worker unreachable', [w(1, down), w(2, down), w(3, down)], ['worker']],
+    ['one worker of three answers', [w(1, down), w(2, down), w(3)], []],
+    ['a draining worker answered', [w(1, down), w(2, { process: 'DRAINING' })], []],
+    [`a lone worker unreachable (fewer than ${ALL_FAILED_MIN_PROBES} probes cannot tell)`, [w(1, down)], []],
+    [
+      'the only other worker was not probed (no address: UNKNOWN)',
+      [w(1, down), w(2, { process: 'UNKNOWN' })],
+      [],
+    ],
+    ['the other worker is still in its launch grace', [w(1, down), w(2, { ...down, launchTimeMs: NOW })], []],
+    ['the other worker is Pending', [w(1, down), w(2, { ...down, lifecycleState: 'Pending' })], []],
+    [
+      'the standby and the ENI holder (control probe) both unreachable',
+      [s(1, down), s(2, { ...down, holdsEni: true })],
+      ['coordinator'],
+    ],
+    [
+      'a lone standby unreachable while the ENI holder answers on its primary address',
+      [s(1, down), s(2, { holdsEni: true })],
+      [],
+    ],
+    [
+      'both groups: every worker and every coordinator unreachable',
+      [w(1, down), w(2, down), s(1, down), s(2, { ...down, holdsEni: true })],
+      ['worker', 'coordinator'],
+    ],
+  ])('%s → %j', (_, members, groups) => {
+    expect(groupsWhereEveryProbeFailed(members, policy, NOW)).toEqual(groups);
+  });
+
+  it('marks none of a group whose every probe failed and keeps the evidence as it was (neither cleared nor advanced)', () => {
+    const decision = decideNodeHealth(
+      [w(1, down), w(2, down), s(1, down), s(2, { holdsEni: true })],
+      { 'i-000000000000000a1': NOW - 900_000, 'i-000000000000000c1': NOW - 900_000 },
+      policy,
+      NOW,
+    );
+    expect(decision.everyProbeFailed).toEqual(['worker']);
+    // The standby is marked: its holder answered on the same kind of address, so the template is right.
+    expect(decision.markUnhealthy.map((n) => n.instanceId)).toEqual(['i-000000000000000c1']);
+    expect(decision.state).toEqual({ 'i-000000000000000a1': NOW - 900_000 });
+    expect(decision.verdicts).toMatchObject({
+      'i-000000000000000a1': 'UNKNOWN',
+      'i-000000000000000a2': 'UNKNOWN',
+      'i-000000000000000c1': 'BAD',
+      'i-000000000000000c2': 'SKIPPED',
+    });
   });
 });

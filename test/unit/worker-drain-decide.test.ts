@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AUTO_SCALING_POLICY_MAX_RUN_MS,
   chooseDrainRequest,
   type DrainPolicy,
   type DrainProgress,
   type DrainSchedule,
   decideDrainStep,
+  decideTerminationOrder,
   inputOrder,
   isClusterWorker,
   LIFECYCLE_MAX_WAIT_MS,
   MAX_POLLS_PER_EXECUTION,
-  orderForTermination,
   planDrain,
+  TERMINATION_ANSWER_MARGIN_MS,
+  terminationBudgetMs,
 } from '../../functions/worker-drain/decide.ts';
 
 const HOUR = 3_600_000;
@@ -201,31 +204,73 @@ describe('chooseDrainRequest', () => {
   });
 });
 
-describe('orderForTermination', () => {
-  it('puts instances unknown to the coordinator first, then the fewest splits, then the fewest tasks, else keeps the order', () => {
+describe('decideTerminationOrder', () => {
+  const busy = { splits: 40, tasks: 3 };
+  it('puts instances the coordinator does not list first, then the fewest splits, then the fewest tasks, else keeps the order', () => {
     expect(
-      orderForTermination([
-        { instanceId: 'i-busy', splits: 40, tasks: 3 },
-        { instanceId: 'i-light', splits: 2, tasks: 5 },
-        { instanceId: 'i-booting' },
-        { instanceId: 'i-light-fewer-tasks', splits: 2, tasks: 1 },
-        { instanceId: 'i-idle-a', splits: 0, tasks: 0 },
-        { instanceId: 'i-idle-b', splits: 0, tasks: 0 },
+      decideTerminationOrder([
+        { instanceId: 'i-busy', load: busy },
+        { instanceId: 'i-light', load: { splits: 2, tasks: 5 } },
+        { instanceId: 'i-booting', load: 'NOT_A_WORKER' },
+        { instanceId: 'i-light-fewer-tasks', load: { splits: 2, tasks: 1 } },
+        { instanceId: 'i-idle-a', load: { splits: 0, tasks: 0 } },
+        { instanceId: 'i-idle-b', load: { splits: 0, tasks: 0 } },
       ]),
-    ).toEqual(['i-booting', 'i-idle-a', 'i-idle-b', 'i-light-fewer-tasks', 'i-light', 'i-busy']);
+    ).toEqual({
+      instanceIds: ['i-booting', 'i-idle-a', 'i-idle-b', 'i-light-fewer-tasks', 'i-light', 'i-busy'],
+      basis: 'LOAD',
+      unknown: [],
+    });
   });
 
-  it('treats a known worker without a task count as having no tasks', () => {
-    expect(
-      orderForTermination([
-        { instanceId: 'i-two-tasks', splits: 1, tasks: 2 },
-        { instanceId: 'i-no-count', splits: 1 },
-      ]),
-    ).toEqual(['i-no-count', 'i-two-tasks']);
+  it.each([
+    [
+      'every load unknown: exactly the order Auto Scaling offered',
+      ['UNKNOWN', 'UNKNOWN', 'UNKNOWN'],
+      ['i-0', 'i-1', 'i-2'],
+      'AUTO_SCALING_ORDER',
+    ],
+    [
+      'unknowns after the known idle ones, in Auto Scaling order: never guessed idle',
+      ['UNKNOWN', 'NOT_A_WORKER', 'UNKNOWN', { splits: 0, tasks: 0 }],
+      ['i-1', 'i-3', 'i-0', 'i-2'],
+      'PARTIAL',
+    ],
+    [
+      'unknowns before the workers known to be busy',
+      [busy, 'UNKNOWN', { splits: 1, tasks: 0 }],
+      ['i-1', 'i-2', 'i-0'],
+      'PARTIAL',
+    ],
+    ['one known busy worker alone', [busy], ['i-0'], 'LOAD'],
+    ['a tie on splits broken by tasks', [busy, { splits: 40, tasks: 1 }], ['i-1', 'i-0'], 'LOAD'],
+  ] as const)('%s', (_, loads, expected, basis) => {
+    const order = decideTerminationOrder(loads.map((load, i) => ({ instanceId: `i-${i}`, load })));
+    expect(order.instanceIds).toEqual(expected);
+    expect(order.basis).toBe(basis);
+    expect(order.unknown).toEqual(loads.flatMap((load, i) => (load === 'UNKNOWN' ? [`i-${i}`] : [])));
   });
 
-  it('returns an empty order for no candidates', () => {
-    expect(orderForTermination([])).toEqual([]);
+  it('answers nothing for no candidates, in Auto Scaling order', () => {
+    expect(decideTerminationOrder([])).toEqual({ instanceIds: [], basis: 'AUTO_SCALING_ORDER', unknown: [] });
+  });
+});
+
+describe("terminationBudgetMs (the termination policy's own deadline)", () => {
+  it.each([
+    ["a 10-s Lambda: Auto Scaling's 2 s binds", 10_000, 1_750],
+    ['a 2-s Lambda: the handler stop margin binds', 2_000, 750],
+    ["a 3-s Lambda (Lambda's default timeout)", 3_000, 1_750],
+    ['almost no time left', 1_100, 0],
+    ['past the stop margin already', 500, 0],
+  ])('%s → %d ms', (_, remainingMs, budgetMs) => {
+    expect(terminationBudgetMs(remainingMs, 1_000)).toBe(budgetMs);
+  });
+
+  it("keeps the answer margin inside Auto Scaling's limit", () => {
+    expect(terminationBudgetMs(60_000, 1_000) + TERMINATION_ANSWER_MARGIN_MS).toBe(
+      AUTO_SCALING_POLICY_MAX_RUN_MS,
+    );
   });
 });
 

@@ -15,6 +15,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AUTO_SCALING_POLICY_MAX_RUN_MS } from '../../functions/worker-drain/decide.ts';
 import { type DrainDeps, drainExecutionName } from '../../functions/worker-drain/deps.ts';
 import {
   DrainEnvSchema,
@@ -51,6 +52,7 @@ function makeHandlers(deps: () => DrainDeps) {
   };
 }
 let handlers: ReturnType<typeof makeHandlers>;
+let deployedPolicy: ReturnType<typeof makeTerminationPolicyHandler>;
 
 const lifecycleEvent = (): LifecycleActionEvent => ({
   version: '0',
@@ -148,6 +150,12 @@ beforeAll(async () => {
     now: () => NOW,
   };
   handlers = makeHandlers(() => deps);
+  // As deployed: the coordinator client's per-request timeout is serverless.yml's trinoTimeoutMs (5 s).
+  const deployedTimeouts: DrainDeps = {
+    ...deps,
+    coordinator: async () => new TrinoClient({ baseUrl: trino.url, user: 'sentinel', timeoutMs: 5_000 }),
+  };
+  deployedPolicy = makeTerminationPolicyHandler(() => deployedTimeouts);
 });
 afterAll(() => trino.close());
 beforeEach(() => {
@@ -543,6 +551,75 @@ describe('terminationPolicy', () => {
     expect(answer.InstanceIDs).toHaveLength(1_000);
     expect(answer.InstanceIDs.at(-1)).toBe(ids[0]);
     expect(answer.InstanceIDs[0]).toBe(ids[1]);
+  });
+
+  /**
+   * The coordinator answers the task-load query in two pages, each `pageDelayMs` late (a slow coordinator); were
+   * both read, INSTANCE would be busy and the other idle. `served` counts the pages written.
+   */
+  function slowTaskLoad(pageDelayMs: number | undefined) {
+    const served = { pages: 0 };
+    const columns = [
+      { name: 'http_uri', type: 'varchar' },
+      { name: 'tasks', type: 'bigint' },
+      { name: 'splits', type: 'bigint' },
+    ];
+    trino.respond((request) => {
+      const answer = (body: object) => ({
+        ...(pageDelayMs === undefined ? {} : { status: 200, delayMs: pageDelayMs }),
+        body: JSON.stringify(body),
+        onAnswered: () => {
+          served.pages += 1;
+        },
+      });
+      if (request.method === 'POST' && request.path === '/v1/statement') {
+        return answer({
+          id: 'q1',
+          nextUri: `${trino.url}/v1/statement/executing/q1/1`,
+          stats: { state: 'RUNNING' },
+        });
+      }
+      if (request.path === '/v1/statement/executing/q1/1') {
+        return answer({
+          id: 'q1',
+          columns,
+          data: [[trino.url, 3, 40]],
+          stats: { state: 'FINISHED' },
+        });
+      }
+      return { status: 404 };
+    });
+    return served;
+  }
+
+  it.each([
+    ['a 10-s Lambda (as deployed), two pages 1.2 s late each', 10_000, 1_200],
+    ['a 3-s Lambda, a coordinator that never answers', 3_000, undefined],
+  ])(
+    "answers within Auto Scaling's 2-s limit in Auto Scaling's order when the coordinator is slow: %s",
+    async (_, lambdaTimeoutMs, pageDelayMs) => {
+      ec2.on(DescribeInstancesCommand).resolves(instance());
+      const served = slowTaskLoad(pageDelayMs);
+      const started = performance.now();
+      const answer = await deployedPolicy(input, localContext('tp', lambdaTimeoutMs));
+      const tookMs = performance.now() - started;
+      // The documented response shape, every candidate once, in the order Auto Scaling offered: the load was not
+      // read in time, and an unknown load is never taken for an idle worker.
+      expect(answer).toEqual({ InstanceIDs: [INSTANCE, 'i-0fedcba9876543210'] });
+      expect(served.pages).toBeLessThan(2);
+      expect(tookMs).toBeLessThan(AUTO_SCALING_POLICY_MAX_RUN_MS);
+      // The coordinator was asked: the answer came from giving up on it, not from never asking.
+      expect(trino.received.some((r) => r.path === '/v1/statement')).toBe(true);
+    },
+  );
+
+  it('orders by load when the coordinator answers within the budget (the same pages, on time)', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(instance());
+    const served = slowTaskLoad(50);
+    const answer = await deployedPolicy(input, localContext('tp', 10_000));
+    expect(served.pages).toBe(2);
+    // INSTANCE is busy (40 splits); the other is unknown (EC2 does not describe it): unknown before busy.
+    expect(answer).toEqual({ InstanceIDs: ['i-0fedcba9876543210', INSTANCE] });
   });
 
   it('drops ids EC2 no longer knows and repeats the call once without them', async () => {
