@@ -153,6 +153,11 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
     expect(exports['trino-sentinel:analytics:ControlPlaneSecurityGroupId']).toBe(
       stacks.infra.resources.ControlPlaneSecurityGroup?.physicalId,
     );
+    // The control plane's URL templates, from the stack's scheme and ports (issue 17).
+    expect(exports['trino-sentinel:analytics:WorkerUrlTemplate']).toBe('http://{privateIp}:8080');
+    expect(exports['trino-sentinel:analytics:CoordinatorPrimaryUrlTemplate']).toBe(
+      'https://{privateIp}:8443',
+    );
     expect(stacks.controlPlane.exports['trino-sentinel:analytics:TerminationPolicyFunctionArn']).toBe(
       'arn:aws:lambda:us-east-1:123456789012:function:trino-sentinel-analytics-terminationPolicy',
     );
@@ -223,6 +228,7 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       TRINO_SECRET_SSM_PARAMETER: '/trino-sentinel/analytics/trino-secret',
       DRAIN_STATE_MACHINE_ARN: stacks.controlPlane.outputs.WorkerDrainStateMachineArn,
       CLUSTER_NAME: 'analytics',
+      WORKER_URL_TEMPLATE: 'http://{privateIp}:8080',
     });
     lambda.destroy();
   });
