@@ -9,6 +9,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
@@ -55,6 +56,7 @@ describe('coordinator health detection on a real coordinator', () => {
       cloudwatch,
       sfn: new SFNClient({ region: 'us-east-1' }),
       sns: new SNSClient(awsConfig()),
+      ssm: new SSMClient(awsConfig()),
       coordinator: async () => new TrinoClient({ baseUrl: cluster.coordinatorUrl, user: 'sentinel' }),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
