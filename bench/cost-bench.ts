@@ -484,6 +484,7 @@ export async function costBench(
       cloudwatch: healthCloudwatch,
       sfn: new SFNClient(aws),
       sns: new SNSClient(aws),
+      ssm: new SSMClient(aws),
       coordinator: lazyTrinoClient(healthConfig),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -152,6 +152,14 @@ drill
     positiveInt,
     1,
   )
+  .addOption(
+    new Option(
+      '--hang-at <when>',
+      "when to hang the coordinator: 'ready' (after the healthy watch) or 'random' (uniformly over the health loop's minute; prints the {p50, p90, max} summary) (--deployed)",
+    )
+      .choices(['ready', 'random'])
+      .default('ready'),
+  )
   .action(
     async (options: {
       json: boolean;
@@ -160,6 +168,7 @@ drill
       deployed?: boolean;
       workers: number;
       repeat: number;
+      hangAt: 'ready' | 'random';
     }) => {
       process.exitCode = options.deployed
         ? await runDeployedDrill('failover', options)

@@ -110,6 +110,140 @@ export function assessRound(state: DetectorState, round: ProbeRound, policy: Det
   };
 }
 
+/**
+ * Whether a round must read the independent signals after a failed ENI probe: only when this failure can reach
+ * `failuresToConfirm` (the signals confirm nothing before). A failed round below the count then costs one probe
+ * timeout, not two plus the EC2 reads, which keeps the last round of an invocation short ({@link roundSchedule}).
+ * @param state - The state before the round.
+ * @param policy - See {@link DetectionPolicy}.
+ * @example needsSecondSignal({ consecutiveFailures: 2, firstFailureAtMs: 0 }, { failuresToConfirm: 3 }) // true
+ */
+export function needsSecondSignal(state: DetectorState, policy: DetectionPolicy): boolean {
+  return state.consecutiveFailures + 1 >= policy.failuresToConfirm;
+}
+
+/**
+ * The detector state as stored between invocations (`DETECTOR_STATE_SSM_PARAMETER`, JSON): the run of failed
+ * probes and when the last probe was taken, so the next invocation continues the run only while it is fresh.
+ */
+export interface StoredDetectorState extends DetectorState {
+  /** Epoch ms of the last probe round the writing invocation took (healthy or not). */
+  readonly lastProbeAtMs: number;
+}
+
+/** How an invocation takes over from the one before it. */
+export interface HandoverPolicy {
+  /** Cadence of the probes (`PROBE_INTERVAL_MS`). */
+  readonly probeIntervalMs: number;
+  /** How much later than one interval the next probe may come and still continue a stored run (`HANDOVER_JITTER_MS`). */
+  readonly handoverJitterMs: number;
+}
+
+/** Where an invocation starts: the state it continues and when its first round may be taken. */
+export interface Resumed {
+  readonly state: DetectorState;
+  /** Epoch ms of the first round: never earlier than one interval after the stored last probe. */
+  readonly firstRoundAtMs: number;
+  /**
+   * `NONE`: nothing stored (or it could not be read: unknown starts healthy, it never counts towards a failure);
+   * `FRESH`: the stored state is continued; `STALE`: a stored run too old to count was discarded.
+   */
+  readonly carried: 'NONE' | 'FRESH' | 'STALE';
+}
+
+/**
+ * Resumes the detector from the state the previous invocation stored. A stored run of failures is continued only
+ * if its last probe is at most one probe interval + jitter old (so a run never spans unprobed time: minutes with
+ * no invocation, a throttled start); otherwise the invocation starts healthy. The first round waits until one
+ * interval after the stored last probe (two probes are never closer than the interval, so a run of N failures
+ * always spans (N − 1) intervals, across the boundary too: a pause shorter than the window never confirms).
+ * @param stored - The stored state; `undefined` when there is none or it could not be read.
+ * @param nowMs - Epoch ms at the invocation's start.
+ * @param policy - See {@link HandoverPolicy}.
+ * @example resumeState({ consecutiveFailures: 2, firstFailureAtMs: 0, lastProbeAtMs: 5_000 }, 9_000, { probeIntervalMs: 5_000, handoverJitterMs: 5_000 })
+ * // { state: { consecutiveFailures: 2, firstFailureAtMs: 0 }, firstRoundAtMs: 10_000, carried: 'FRESH' }
+ */
+export function resumeState(
+  stored: StoredDetectorState | undefined,
+  nowMs: number,
+  policy: HandoverPolicy,
+): Resumed {
+  if (stored === undefined) return { state: HEALTHY, firstRoundAtMs: nowMs, carried: 'NONE' };
+  const ageMs = nowMs - stored.lastProbeAtMs;
+  // A last probe in the future (clocks apart) is as untrustworthy as an old one.
+  if (ageMs > policy.probeIntervalMs + policy.handoverJitterMs || ageMs < -policy.handoverJitterMs) {
+    return { state: HEALTHY, firstRoundAtMs: nowMs, carried: 'STALE' };
+  }
+  const state: DetectorState =
+    stored.consecutiveFailures > 0 && stored.firstFailureAtMs !== undefined
+      ? { consecutiveFailures: stored.consecutiveFailures, firstFailureAtMs: stored.firstFailureAtMs }
+      : HEALTHY;
+  return {
+    state,
+    firstRoundAtMs: Math.max(nowMs, Math.min(stored.lastProbeAtMs, nowMs) + policy.probeIntervalMs),
+    carried: 'FRESH',
+  };
+}
+
+/** When an invocation's rounds are taken. */
+export interface RoundSchedule {
+  /** Cadence (`PROBE_INTERVAL_MS`). */
+  readonly probeIntervalMs: number;
+  /** Rounds are taken at `phaseMs + k × probeIntervalMs` (any integer k) after the first one. */
+  readonly phaseMs: number;
+  /** No round starts after this epoch ms. */
+  readonly lastRoundByMs: number;
+}
+
+/**
+ * The round schedule of one invocation. A scheduled invocation ends its last round just before the next one
+ * starts: the last round starts at `scheduledAtMs + loopDurationMs` (with the default 57.5 s of a 60 s schedule,
+ * 2.5 s before the next invocation: one probe timeout and the store write), and every round lies on that grid, so
+ * the next invocation's first round falls one interval after this one's last (no unprobed gap) when it starts
+ * within 2.5 s of its scheduled time. Called directly (no scheduled time: tests, drills), the grid starts at the
+ * first round and ends `loopDurationMs` after the start.
+ * @param input.scheduledAtMs - The scheduled event's `time` (epoch ms), or `undefined`.
+ * @param input.startMs - Epoch ms at the invocation's start.
+ * @param input.firstRoundAtMs - From {@link resumeState}.
+ * @param input.loopDurationMs - `LOOP_DURATION_MS`.
+ * @param input.probeIntervalMs - `PROBE_INTERVAL_MS`.
+ * @example roundSchedule({ scheduledAtMs: 0, startMs: 300, firstRoundAtMs: 300, loopDurationMs: 57_500, probeIntervalMs: 5_000 })
+ * // { probeIntervalMs: 5_000, phaseMs: 57_500, lastRoundByMs: 57_500 }
+ */
+export function roundSchedule(input: {
+  readonly scheduledAtMs: number | undefined;
+  readonly startMs: number;
+  readonly firstRoundAtMs: number;
+  readonly loopDurationMs: number;
+  readonly probeIntervalMs: number;
+}): RoundSchedule {
+  if (input.scheduledAtMs === undefined) {
+    return {
+      probeIntervalMs: input.probeIntervalMs,
+      phaseMs: input.firstRoundAtMs,
+      lastRoundByMs: input.startMs + input.loopDurationMs,
+    };
+  }
+  const end = input.scheduledAtMs + input.loopDurationMs;
+  return { probeIntervalMs: input.probeIntervalMs, phaseMs: end, lastRoundByMs: end };
+}
+
+/**
+ * The next round after one taken at `previousAtMs`: the first grid time at least one interval later (rounds are
+ * never closer than the interval), or `undefined` when it would start after the schedule's last round.
+ * @param previousAtMs - Epoch ms of the previous round's start.
+ * @param schedule - From {@link roundSchedule}.
+ * @example nextRoundAtMs(300, { probeIntervalMs: 5_000, phaseMs: 57_500, lastRoundByMs: 57_500 }) // 7_500
+ */
+export function nextRoundAtMs(previousAtMs: number, schedule: RoundSchedule): number | undefined {
+  const earliest = previousAtMs + schedule.probeIntervalMs;
+  const offset =
+    (((schedule.phaseMs - earliest) % schedule.probeIntervalMs) + schedule.probeIntervalMs) %
+    schedule.probeIntervalMs;
+  const next = earliest + offset;
+  return next > schedule.lastRoundByMs ? undefined : next;
+}
+
 function independentSignal(round: ProbeRound): SecondSignal | undefined {
   if (round.eni === 'DETACHED') return 'ENI_DETACHED';
   if (

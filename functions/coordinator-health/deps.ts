@@ -7,13 +7,14 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { type ContainerDeps, containerDeps, type SdkClients, sdkClients } from '../../lib/deps.ts';
 import type { TrinoClient } from '../../lib/trino/client.ts';
 import { lazyTrinoClient } from '../../lib/trino/connect.ts';
 import { type HealthConfig, HealthEnvSchema } from './schemas.ts';
 
 /** The AWS SDK clients of coordinator-health (dependency name → client class). */
-const AWS = { ec2: EC2Client, cloudwatch: CloudWatchClient, sfn: SFNClient, sns: SNSClient };
+const AWS = { ec2: EC2Client, cloudwatch: CloudWatchClient, sfn: SFNClient, sns: SNSClient, ssm: SSMClient };
 
 /** Dependencies; injectable for tests. */
 export interface HealthDeps extends ContainerDeps<HealthConfig>, SdkClients<typeof AWS> {

@@ -6,7 +6,8 @@
  * failure (`assessRound` in ./decide.ts: N failed probes and an independent signal, never an unknown) starts the failover
  * state machine — or, with `AUTO_FAILOVER=false`, only alarms and notifies.
 The parts: ./deps.ts (dependencies), ./loop.ts (the probe loop), ./probe.ts (what one round gathers),
-./start-failover.ts (on a confirmed failure), ./decide.ts (the pure decisions).
+./start-failover.ts (on a confirmed failure), ./store.ts (the state between invocations), ./decide.ts (the pure
+decisions).
  *
  * The lock (`startExecutionOnce`): a failover starts only when no execution of the failover state machine is
  * RUNNING; names are unique per minute (`failoverExecutionName`), so a closed execution never blocks the next
@@ -15,7 +16,8 @@ The parts: ./deps.ts (dependencies), ./loop.ts (the probe loop), ./probe.ts (wha
  *
  * @module
  */
-import { scheduledHandler } from '../../lib/handler.ts';
+import { ScheduledEventSchema } from '../../lib/events.ts';
+import { eventHandler } from '../../lib/handler.ts';
 import { getDefaultHealthDeps, type HealthDeps } from './deps.ts';
 import { runHealthLoop } from './loop.ts';
 
@@ -23,9 +25,14 @@ export { getDefaultHealthDeps, type HealthDeps } from './deps.ts';
 export { type HealthRunResult, runHealthLoop } from './loop.ts';
 export { probe } from './probe.ts';
 
-/** Builds the handler over the given dependencies (each invocation starts from the container's carried state). */
+/**
+ * Builds the handler over the given dependencies: each invocation resumes the stored detector state and probes
+ * until just before the next scheduled invocation (the event's `time` + `LOOP_DURATION_MS`).
+ */
 export function makeHealthHandler(deps: () => HealthDeps = getDefaultHealthDeps) {
-  return scheduledHandler(deps, (d, call) => runHealthLoop(d, undefined, call));
+  return eventHandler(ScheduledEventSchema, 'EventBridge scheduled event', deps, (event, d, call) =>
+    runHealthLoop(d, undefined, call, Date.parse(event.time)),
+  );
 }
 
 /** Lambda entry point. */

@@ -17,6 +17,7 @@ import {
 import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { TrinoClient } from '../../lib/trino/client.ts';
+import { schedulePhaseMs, waitForPhaseMs } from '../drills/figures.ts';
 import type { BootedInstance } from './instance.ts';
 import type { ExecutionRecord } from './states-service.ts';
 import { type DeployedTopology, DRILL_USER } from './topology.ts';
@@ -264,6 +265,10 @@ export interface DeployedFailoverResult {
   readonly falseFailovers: number;
   /** New attachments of the ENI seen during the drill (exactly 1 for one failover). */
   readonly enisAttached: number;
+  /** Hang → the ENI seen attached to the new coordinator (the drill polls every 250 ms). */
+  readonly eniAttachedAfterMs: number | null;
+  /** Where in the health loop's minute the hang fell: ms after coordinatorHealth's last scheduled invocation. */
+  readonly hangPhaseMs: number | null;
   readonly outcome: string;
   readonly failedCoordinator: string;
   readonly newCoordinator: string | undefined;
@@ -293,6 +298,11 @@ export async function runDeployedFailoverDrill(
     readonly timeoutMs?: number;
     /** Wait for the replacement standby to boot (needed before another failover). Default true. */
     readonly waitForReplacement?: boolean;
+    /**
+     * When to hang: `ready` (default) right after the healthy watch; `random` at a moment drawn uniformly over the
+     * health loop's minute (from coordinatorHealth's schedule phase), after the watch.
+     */
+    readonly hangAt?: 'ready' | 'random';
     readonly log: Log;
   },
 ): Promise<DeployedFailoverResult> {
@@ -300,6 +310,17 @@ export async function runDeployedFailoverDrill(
   const ready = await waitForCluster(probe, { workers: options.workers, log });
   const executionsAtReady = probe.failoverExecutions().length;
   await sleep(options.watchMs ?? 20_000);
+  if (options.hangAt === 'random') {
+    const targetPhaseMs = Math.floor(Math.random() * HEALTH_SCHEDULE_PERIOD_MS);
+    const scheduledAtMs = lastHealthInvocationAtMs(probe);
+    const waitMs =
+      scheduledAtMs === undefined
+        ? targetPhaseMs
+        : waitForPhaseMs(Date.now(), scheduledAtMs, HEALTH_SCHEDULE_PERIOD_MS, targetPhaseMs);
+    log(`drill: hang at ${targetPhaseMs} ms into the health loop's minute: in ${waitMs} ms (still watching)`);
+    await sleep(waitMs);
+  }
+  // Failover executions started while the cluster was healthy (the watch, and the wait for the hang's moment).
   const falseFailovers = probe.failoverExecutions().length - executionsAtReady;
   const executionsBefore = probe.failoverExecutions().length;
   const failed = ready.activeInstanceId;
@@ -311,7 +332,14 @@ export async function runDeployedFailoverDrill(
     log(`drill: +${Date.now() - t0} ms ${event}`);
   };
   await instance.kill('SIGSTOP', 'trino.service');
-  mark(`hung the JVM of the active coordinator ${failed} (SIGSTOP)`);
+  const lastInvocationAtMs = lastHealthInvocationAtMs(probe);
+  const hangPhaseMs =
+    lastInvocationAtMs === undefined
+      ? null
+      : schedulePhaseMs(t0, lastInvocationAtMs, HEALTH_SCHEDULE_PERIOD_MS);
+  mark(
+    `hung the JVM of the active coordinator ${failed} (SIGSTOP), ${hangPhaseMs ?? '?'} ms into the health loop's minute`,
+  );
 
   const deadline = t0 + (options.timeoutMs ?? 600_000);
   const attachments = new Set<string>([ready.attachmentId]);
@@ -320,6 +348,7 @@ export async function runDeployedFailoverDrill(
   let workersBackAfterMs: number | null = null;
   let execution: ExecutionRecord | undefined;
   let newCoordinator: string | undefined;
+  let eniAttachedAfterMs: number | null = null;
   while (Date.now() < deadline) {
     const started = probe.failoverExecutions().slice(executionsBefore);
     if (detectedAfterMs === null && started.length > 0) {
@@ -330,6 +359,7 @@ export async function runDeployedFailoverDrill(
     if (attachment && !attachments.has(attachment.attachmentId)) {
       attachments.add(attachment.attachmentId);
       newCoordinator = attachment.instanceId;
+      eniAttachedAfterMs ??= Date.now() - t0;
       mark(`ENI attached to ${attachment.instanceId} (${attachment.attachmentId}, ${attachment.status})`);
     }
     if (servingAfterMs === null && newCoordinator !== undefined) {
@@ -390,6 +420,8 @@ export async function runDeployedFailoverDrill(
     workersBackAfterMs,
     falseFailovers,
     enisAttached: attachments.size - 1,
+    eniAttachedAfterMs,
+    hangPhaseMs,
     outcome,
     failedCoordinator: failed,
     newCoordinator,
@@ -399,6 +431,15 @@ export async function runDeployedFailoverDrill(
     executionStatus: execution?.status,
     timeline,
   };
+}
+
+/** coordinatorHealth's schedule: `rate(1 minute)` (serverless/functions.yml). */
+const HEALTH_SCHEDULE_PERIOD_MS = 60_000;
+
+/** The scheduled time of coordinatorHealth's latest invocation (its rule's last firing), epoch ms. */
+function lastHealthInvocationAtMs(probe: TopologyProbe): number | undefined {
+  const firing = probe.topology.events.firings.filter((f) => /CoordinatorHealth/i.test(f.ruleName)).at(-1);
+  return firing === undefined ? undefined : Date.parse(firing.time);
 }
 
 function safeJson(text: string): Record<string, unknown> | undefined {

@@ -4,7 +4,8 @@
  * results as JSON to `--out`, and takes everything down.
  *
  * Usage (by deployed.ts only): `ip netns exec <prefix>-cloud node --import tsx deployed-main.ts --prefix <prefix>
- *   --out <file> --drills failover,failover,scale-in,query-logs [--workers 2] [--queries 20] [--snapshot] [--live <seconds>]`
+ *   --out <file> --drills failover,failover,scale-in,query-logs [--workers 2] [--queries 20] [--snapshot] [--live <seconds>]
+ *   [--hang-at ready|random]`
  *
  * @module
  */
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '20' },
     snapshot: { type: 'boolean', default: false },
     live: { type: 'string' },
+    'hang-at': { type: 'string', default: 'ready' },
   },
 });
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
@@ -83,7 +85,11 @@ async function main(): Promise<number> {
             result.drills.push({
               drill,
               tookMs: 0,
-              result: await runDeployedFailoverDrill(probe, { workers, log }),
+              result: await runDeployedFailoverDrill(probe, {
+                workers,
+                hangAt: values['hang-at'] === 'random' ? 'random' : 'ready',
+                log,
+              }),
             });
             break;
           case 'scale-in':

@@ -38,6 +38,8 @@ export interface RunDeployedOptions {
   };
   /** Queries of the query-logs drill (default 20). */
   readonly queries?: number;
+  /** When the failover drill hangs the coordinator (default `ready`; see deployed-drills.ts). */
+  readonly hangAt?: 'ready' | 'random';
   /** Deadline of the whole run, ms (default 45 min); the child is killed past it. */
   readonly timeoutMs?: number;
 }
@@ -77,6 +79,8 @@ export async function runDeployed(options: RunDeployedOptions): Promise<Deployed
         String(options.workers ?? 2),
         '--queries',
         String(options.queries ?? 20),
+        '--hang-at',
+        options.hangAt ?? 'ready',
         ...(options.snapshot ? ['--snapshot'] : []),
         ...(options.live ? ['--live', String(options.live.intervalSeconds)] : []),
       ],

@@ -15,6 +15,7 @@
 import type { DeployedDrillRecord } from '../cloud/deployed-types.ts';
 import type { HarnessLine } from '../cluster.ts';
 import { runFailoverDrillInSandbox } from './failover.ts';
+import { failoverTailSummary } from './figures.ts';
 import { runQueryLogDrillInSandbox } from './query-logs.ts';
 import { runScaleInDrillInSandbox } from './scale-in.ts';
 
@@ -142,6 +143,8 @@ export interface DeployedDrillCliOptions {
   readonly queries?: number;
   /** Runs of the drill in a row on one topology (e.g. 10 failovers, each of the coordinator the last promoted). */
   readonly repeat?: number;
+  /** Failover: hang right after the healthy watch (`ready`) or anywhere in the health loop's minute (`random`). */
+  readonly hangAt?: 'ready' | 'random';
 }
 
 /**
@@ -180,14 +183,21 @@ export async function runDeployedDrill(
         drills: Array.from({ length: repeat }, () => drill),
         workers: options.workers,
         ...(options.queries === undefined ? {} : { queries: options.queries }),
+        ...(options.hangAt === undefined ? {} : { hangAt: options.hangAt }),
         log,
       }),
     (result) => {
-      if (repeat === 1) return result.drills[0]?.result ?? { error: result.error ?? 'the drill did not run' };
+      const failovers = result.drills.flatMap((record) =>
+        record.drill === 'failover' ? [record.result] : [],
+      );
+      if (repeat === 1 && options.hangAt !== 'random')
+        return result.drills[0]?.result ?? { error: result.error ?? 'the drill did not run' };
       return {
         runs: result.drills.map((record) => record.result),
         passed: result.drills.filter(passed).length,
         requested: repeat,
+        // Failover: {failedOver, falseFailovers, eniMovesPerRun, summary: {<figure>: {p50, p90, max}}} in ms.
+        ...(drill === 'failover' ? failoverTailSummary(failovers) : {}),
         ...(result.error === undefined ? {} : { error: result.error }),
       };
     },

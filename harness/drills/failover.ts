@@ -243,6 +243,7 @@ export async function startHaSandbox(options: HaSandboxOptions): Promise<HaSandb
       cloudwatch,
       sfn,
       sns,
+      ssm: new SSMClient(aws),
       coordinator: () => resolveTrinoClient(healthConfig, secrets),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -200,3 +200,113 @@ export function queryLogFigures(queriesRun: number, lagsMs: readonly number[]): 
     lagMedianMs: percentile(lagsMs, 50),
   };
 }
+
+/** The tail of one figure over several runs, ms: nearest-rank p50 and p90, and the maximum. */
+export interface TailFigure {
+  readonly p50: number | null;
+  readonly p90: number | null;
+  readonly max: number | null;
+  /** Runs that measured it (a run that never got there is left out, and counted in `missing`). */
+  readonly measured: number;
+  readonly missing: number;
+}
+
+/**
+ * p50, p90 and max of the runs that measured a figure ({@link percentile}); a null (never reached) is left out of
+ * the percentiles and counted in `missing`, so a run that never got there cannot flatter the tail unnoticed.
+ * @example tailFigure([10, 20, null, 40]) // { p50: 20, p90: 40, max: 40, measured: 3, missing: 1 }
+ */
+export function tailFigure(values: readonly (number | null)[]): TailFigure {
+  const measured = values.filter((v): v is number => v !== null);
+  return {
+    p50: percentile(measured, 50),
+    p90: percentile(measured, 90),
+    max: measured.length === 0 ? null : Math.max(...measured),
+    measured: measured.length,
+    missing: values.length - measured.length,
+  };
+}
+
+/** One deployed failover run, as the tail summary reads it (ms from the hang, null when never reached). */
+export interface FailoverRunTimes {
+  readonly outcome: string;
+  readonly falseFailovers: number;
+  /** New attachments of the ENI during the run (1 for one failover). */
+  readonly enisAttached: number;
+  readonly detectedAfterMs: number | null;
+  readonly servingAfterMs: number | null;
+  readonly workersBackAfterMs: number | null;
+  /** The ENI seen attached to the new coordinator. */
+  readonly eniAttachedAfterMs: number | null;
+  readonly replacementReadyAfterMs: number | null;
+}
+
+/** What `drill failover --deployed --repeat N` prints besides the runs. */
+export interface FailoverTailSummary {
+  /** Runs whose execution ended `FAILED_OVER`. */
+  readonly failedOver: number;
+  /** Failover executions started while the cluster was healthy, over all runs. */
+  readonly falseFailovers: number;
+  /** ENI moves of each run, in order (1 each for one failover per hang). */
+  readonly eniMovesPerRun: readonly number[];
+  readonly summary: {
+    readonly detectedAfterMs: TailFigure;
+    readonly servingAfterMs: TailFigure;
+    readonly workersBackAfterMs: TailFigure;
+    /** Workers back, ms after the ENI was seen attached to the new coordinator. */
+    readonly workersBackAfterMoveMs: TailFigure;
+    readonly replacementReadyAfterMs: TailFigure;
+  };
+}
+
+/**
+ * The tail of several deployed failovers: each figure's {@link tailFigure} from the hang, workers back also from the
+ * ENI's attach; how many failed over, false failovers, ENI moves per run.
+ * @example failoverTailSummary([{ outcome: 'FAILED_OVER', falseFailovers: 0, enisAttached: 1, detectedAfterMs: 14_000,
+ *   servingAfterMs: 18_000, workersBackAfterMs: 25_000, eniAttachedAfterMs: 17_000, replacementReadyAfterMs: 90_000 }])
+ * // { failedOver: 1, falseFailovers: 0, eniMovesPerRun: [1], summary: { workersBackAfterMoveMs: { p50: 8000, … }, … } }
+ */
+export function failoverTailSummary(runs: readonly FailoverRunTimes[]): FailoverTailSummary {
+  const figure = (pick: (run: FailoverRunTimes) => number | null) => tailFigure(runs.map(pick));
+  return {
+    failedOver: runs.filter((run) => run.outcome === 'FAILED_OVER').length,
+    falseFailovers: runs.reduce((sum, run) => sum + run.falseFailovers, 0),
+    eniMovesPerRun: runs.map((run) => run.enisAttached),
+    summary: {
+      detectedAfterMs: figure((run) => run.detectedAfterMs),
+      servingAfterMs: figure((run) => run.servingAfterMs),
+      workersBackAfterMs: figure((run) => run.workersBackAfterMs),
+      workersBackAfterMoveMs: figure((run) =>
+        run.workersBackAfterMs === null || run.eniAttachedAfterMs === null
+          ? null
+          : run.workersBackAfterMs - run.eniAttachedAfterMs,
+      ),
+      replacementReadyAfterMs: figure((run) => run.replacementReadyAfterMs),
+    },
+  };
+}
+
+/**
+ * Where in the health loop's minute a moment falls: ms after the latest scheduled invocation at or before it.
+ * @param atMs - The moment (epoch ms).
+ * @param scheduledAtMs - Any scheduled time of the schedule (epoch ms), e.g. the last firing.
+ * @param periodMs - The schedule's period (60 000 for `rate(1 minute)`).
+ * @example schedulePhaseMs(125_000, 60_000, 60_000) // 5_000
+ */
+export function schedulePhaseMs(atMs: number, scheduledAtMs: number, periodMs: number): number {
+  return (((atMs - scheduledAtMs) % periodMs) + periodMs) % periodMs;
+}
+
+/**
+ * How long to wait from `nowMs` until the schedule's phase is `targetPhaseMs` (0 ≤ wait < period): a hang drawn
+ * uniformly over the minute lands anywhere in the health loop's cycle.
+ * @example waitForPhaseMs(125_000, 60_000, 60_000, 2_000) // 57_000
+ */
+export function waitForPhaseMs(
+  nowMs: number,
+  scheduledAtMs: number,
+  periodMs: number,
+  targetPhaseMs: number,
+): number {
+  return schedulePhaseMs(scheduledAtMs + targetPhaseMs - nowMs, 0, periodMs);
+}

@@ -282,6 +282,16 @@ export function controlPlaneCalls(model: IamModel): ControlPlaneCall[] {
     {
       caller: health[0],
       role: health[1],
+      operation: 'SSM GetParameter, PutParameter (the detector state between invocations)',
+      madeBy: 'functions/coordinator-health/store.ts → lib/aws/ssm.ts getJsonParameter, putParameterValue',
+      requests: [
+        { action: 'ssm:GetParameter', resource: ssmParameter('coordinator-health') },
+        { action: 'ssm:PutParameter', resource: ssmParameter('coordinator-health') },
+      ],
+    },
+    {
+      caller: health[0],
+      role: health[1],
       operation:
         'Step Functions ListExecutions, DescribeExecution, StartExecution (no start while a failover runs)',
       madeBy:

@@ -1,6 +1,8 @@
 /**
  * Confirmed-failure detection against a real Trino 476 coordinator and moto's EC2 (an instance holding the
- * coordinator ENI): a pause shorter than the grace window never confirms a failure; a killed coordinator is
+ * coordinator ENI): a pause shorter than the grace window never confirms a failure, also when it straddles two
+ * scheduled invocations (the detector state carried through an SSM parameter in moto), while a longer one that
+ * straddles them is confirmed from its first failed probe; a killed coordinator is
  * confirmed after FAILURES_TO_CONFIRM probes with the primary-address probe as the independent signal, and the
  * failover start is requested once, named after the ENI attachment. The failover state machine itself is not
  * built yet (issue 4), so Step Functions is the mocked boundary here (aws-sdk-client-mock), asserting what was sent.
@@ -9,6 +11,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
@@ -55,6 +58,7 @@ describe('coordinator health detection on a real coordinator', () => {
       cloudwatch,
       sfn: new SFNClient({ region: 'us-east-1' }),
       sns: new SNSClient(awsConfig()),
+      ssm: new SSMClient(awsConfig()),
       coordinator: async () => new TrinoClient({ baseUrl: cluster.coordinatorUrl, user: 'sentinel' }),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -85,6 +89,63 @@ describe('coordinator health detection on a real coordinator', () => {
     expect(result.failover).toBe('NONE');
     expect(result.state.consecutiveFailures).toBe(0);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  /**
+   * Two scheduled invocations back to back, as the 1-minute schedule runs them but on a 3 s period (I = 1 s): A
+   * scheduled at T with LOOP_DURATION_MS 2.5 s (last round at T + 2.5 s), B scheduled at T + 3 s, the detector
+   * state carried through the SSM parameter (moto). The coordinator is paused (SIGSTOP) from T + `fromMs` for `forMs`.
+   */
+  async function acrossTheBoundary(parameter: string, fromMs: number, forMs: number) {
+    const T = Date.now() + 300;
+    const config = { ...deps.config, LOOP_DURATION_MS: 2_500, DETECTOR_STATE_SSM_PARAMETER: parameter };
+    const until = (atMs: number) => new Promise((r) => setTimeout(r, Math.max(0, atMs - Date.now())));
+    const pause = (async () => {
+      await until(T + fromMs);
+      cluster.coordinator.kill('SIGSTOP');
+      await until(T + fromMs + forMs);
+      cluster.coordinator.kill('SIGCONT');
+    })();
+    try {
+      const a = await runHealthLoop({ ...deps, config }, undefined, {}, T);
+      await until(T + 3_000);
+      const b = await runHealthLoop({ ...deps, config }, undefined, {}, T + 3_000);
+      return { a, b };
+    } finally {
+      await pause;
+    }
+  }
+
+  it.each([2_000, 2_400, 2_800, 3_200])(
+    'never fails over for a pause shorter than the grace window straddling two invocations (SIGSTOP 1.5 s from T + %i ms)',
+    async (fromMs) => {
+      const { a, b } = await acrossTheBoundary(`/trino-sentinel/it-health/straddle-${fromMs}`, fromMs, 1_500);
+      expect(a.unhealthyRounds + b.unhealthyRounds).toBeGreaterThanOrEqual(1);
+      expect(b.carried).toBe('FRESH');
+      expect([a.failover, b.failover]).toEqual(['NONE', 'NONE']);
+      // Rounds never closer than the interval, across the boundary too.
+      const rounds = [...a.roundsAtMs, ...b.roundsAtMs];
+      for (const [i, at] of rounds.entries())
+        if (i > 0) expect(at - (rounds[i - 1] ?? 0)).toBeGreaterThanOrEqual(1_000);
+      expect(b.roundsAtMs[0]).toBe((a.roundsAtMs.at(-1) ?? 0) + 1_000);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    },
+  );
+
+  it('continues a run of failures across the boundary: 1 failure in the first invocation, 2 in the next confirm (SIGSTOP 4 s)', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${FAILOVER_ARN}:x`, startDate: new Date() });
+    const { a, b } = await acrossTheBoundary('/trino-sentinel/it-health/straddle-hang', 2_200, 4_000);
+    expect(a).toMatchObject({ failover: 'NONE', state: { consecutiveFailures: 1 } });
+    expect(b).toMatchObject({
+      carried: 'FRESH',
+      rounds: 2,
+      failover: 'STARTED',
+      verdict: { confirmedFailure: true, secondSignal: 'PRIMARY_ADDRESS_FAILED' },
+    });
+    // Counted from the first failed probe, in the first invocation.
+    expect(b.verdict?.failingForMs).toBeGreaterThanOrEqual(1_900);
+    sfn.reset();
   });
 
   it('confirms a killed coordinator after 3 failed probes with the primary address as second signal, and starts one failover named by the minute and the attachment', async () => {

@@ -20,6 +20,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { HEALTHY } from '../../functions/coordinator-health/decide.ts';
@@ -32,6 +33,8 @@ const ec2 = mockClient(EC2Client);
 const sfn = mockClient(SFNClient);
 const sns = mockClient(SNSClient);
 const cloudwatch = mockClient(CloudWatchClient);
+const ssm = mockClient(SSMClient);
+const STATE = '/trino-sentinel/prod/coordinator-health';
 
 const ENI = 'eni-0123456789abcdef0';
 const ACTIVE = 'i-0aaaaaaaaaaaaaaaa';
@@ -43,7 +46,10 @@ function throttled(): Error {
   return Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: {} });
 }
 
-function deps(sink: 'emf' | 'put-metric-data' = 'put-metric-data'): HealthDeps {
+function deps(
+  sink: 'emf' | 'put-metric-data' = 'put-metric-data',
+  env: Record<string, string> = {},
+): HealthDeps {
   const config = loadConfig(HealthEnvSchema, {
     METRICS_SINK: sink,
     CLUSTER_NAME: 'prod',
@@ -56,6 +62,7 @@ function deps(sink: 'emf' | 'put-metric-data' = 'put-metric-data'): HealthDeps {
     LOOP_DURATION_MS: '2400',
     FAILOVER_STATE_MACHINE_ARN: ARN,
     ALARM_TOPIC_ARN: TOPIC,
+    ...env,
   });
   return {
     config,
@@ -63,6 +70,7 @@ function deps(sink: 'emf' | 'put-metric-data' = 'put-metric-data'): HealthDeps {
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
     sfn: new SFNClient({ region: 'us-east-1' }),
     sns: new SNSClient({ region: 'us-east-1' }),
+    ssm: new SSMClient({ region: 'us-east-1' }),
     coordinator: async () => new TrinoClient({ baseUrl: config.TRINO_URL, user: 'sentinel', timeoutMs: 200 }),
     now: () => Date.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -80,7 +88,7 @@ const attachedEni: Partial<DescribeNetworkInterfacesCommandOutput> = {
 };
 
 beforeEach(() => {
-  for (const mock of [ec2, sfn, sns, cloudwatch]) mock.reset();
+  for (const mock of [ec2, sfn, sns, cloudwatch, ssm]) mock.reset();
   cloudwatch.on(PutMetricDataCommand).resolves({});
   sns.on(PublishCommand).resolves({});
   ec2.on(DescribeInstancesCommand).resolves({
@@ -235,5 +243,78 @@ describe('runHealthLoop: the failover lock holds only while an execution runs', 
     const result = await runHealthLoop(deps(), HEALTHY);
     expect(result).toMatchObject({ failover: 'STARTED', verdict: { secondSignal: 'ENI_DETACHED' } });
     expect(result.executionName).toMatch(/-prod-detached$/);
+  });
+});
+
+describe('runHealthLoop: the detector state between invocations (DETECTOR_STATE_SSM_PARAMETER)', () => {
+  const withStore = () => deps('put-metric-data', { DETECTOR_STATE_SSM_PARAMETER: STATE });
+  const stored = (value: object) =>
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: STATE, Value: JSON.stringify(value) } });
+
+  it('continues a fresh stored run of 2 failures: the first failed probe of the invocation confirms', async () => {
+    const now = Date.now();
+    stored({ consecutiveFailures: 2, firstFailureAtMs: now - 1_000, lastProbeAtMs: now - 450 });
+    ssm.on(PutParameterCommand).resolves({});
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${ARN}:x`, startDate: new Date() });
+    const result = await runHealthLoop(withStore());
+    expect(result).toMatchObject({ carried: 'FRESH', rounds: 1, failover: 'STARTED' });
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+    expect(ssm.commandCalls(GetParameterCommand)[0]?.args[0].input).toEqual({ Name: STATE });
+    // Reset after the confirmation: the failover takes it from here.
+    const writes = ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ Name: STATE, Type: 'String', Overwrite: true });
+    expect(JSON.parse(writes[0]?.Value ?? '')).toEqual({
+      consecutiveFailures: 0,
+      lastProbeAtMs: result.roundsAtMs[0],
+    });
+  });
+
+  it('discards a stale stored run, counts from zero, and writes the state once at the end', async () => {
+    const now = Date.now();
+    stored({ consecutiveFailures: 2, firstFailureAtMs: now - 60_000, lastProbeAtMs: now - 59_000 });
+    ssm.on(PutParameterCommand).resolves({});
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    const result = await runHealthLoop({
+      ...withStore(),
+      config: { ...withStore().config, LOOP_DURATION_MS: 600 },
+    });
+    expect(result).toMatchObject({
+      carried: 'STALE',
+      rounds: 2,
+      failover: 'NONE',
+      state: { consecutiveFailures: 2 },
+    });
+    expect(sfn.calls()).toHaveLength(0);
+    const writes = ssm.commandCalls(PutParameterCommand).map((c) => JSON.parse(c.args[0].input.Value ?? ''));
+    expect(writes).toEqual([
+      { consecutiveFailures: 2, firstFailureAtMs: expect.any(Number), lastProbeAtMs: result.roundsAtMs[1] },
+    ]);
+    // The run starts at this invocation's first round (its actual start, a few ms after the planned time).
+    expect(writes[0].firstFailureAtMs - (result.roundsAtMs[0] ?? 0)).toBeGreaterThanOrEqual(0);
+    expect(writes[0].firstFailureAtMs - (result.roundsAtMs[0] ?? 0)).toBeLessThan(200);
+  });
+
+  it('starts healthy when the stored state cannot be read (unknown never counts) or does not parse', async () => {
+    ssm
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
+    ssm
+      .on(PutParameterCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
+    ec2.on(DescribeNetworkInterfacesCommand).resolves(attachedEni);
+    const config = { ...withStore().config, LOOP_DURATION_MS: 0 };
+    const unread = await runHealthLoop({ ...withStore(), config });
+    expect(unread).toMatchObject({ carried: 'NONE', rounds: 1, state: { consecutiveFailures: 1 } });
+    ssm.reset();
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ Parameter: { Name: STATE, Value: '{"consecutiveFailures":"two"}' } });
+    ssm.on(PutParameterCommand).resolves({});
+    const unparsed = await runHealthLoop({ ...withStore(), config });
+    expect(unparsed).toMatchObject({ carried: 'NONE', rounds: 1, state: { consecutiveFailures: 1 } });
+    expect(sfn.calls()).toHaveLength(0);
   });
 });

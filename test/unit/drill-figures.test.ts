@@ -8,9 +8,13 @@ import {
   drainTransitionFigures,
   failoverBenchSummary,
   failoverFigures,
+  failoverTailSummary,
   median,
   percentile,
   queryLogFigures,
+  schedulePhaseMs,
+  tailFigure,
+  waitForPhaseMs,
 } from '../../harness/drills/figures.ts';
 
 describe('median', () => {
@@ -217,5 +221,93 @@ describe('queryLogFigures (query-log drill)', () => {
     ],
   ])('%s', (_, queriesRun, lags, expected) => {
     expect(queryLogFigures(queriesRun, lags)).toEqual(expected);
+  });
+});
+
+describe('tailFigure', () => {
+  it.each([
+    [[], { p50: null, p90: null, max: null, measured: 0, missing: 0 }],
+    [[null, null], { p50: null, p90: null, max: null, measured: 0, missing: 2 }],
+    [[10, 20, null, 40], { p50: 20, p90: 40, max: 40, measured: 3, missing: 1 }],
+    [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], { p50: 5, p90: 9, max: 10, measured: 10, missing: 0 }],
+  ])('of %j', (values, expected) => {
+    expect(tailFigure(values)).toEqual(expected);
+  });
+});
+
+describe('failoverTailSummary', () => {
+  const run = {
+    outcome: 'FAILED_OVER',
+    falseFailovers: 0,
+    enisAttached: 1,
+    detectedAfterMs: 14_000,
+    servingAfterMs: 18_000,
+    workersBackAfterMs: 25_000,
+    eniAttachedAfterMs: 17_000,
+    replacementReadyAfterMs: 90_000,
+  };
+
+  it('gives each figure from the hang, workers back also from the ENI attach, and the counts', () => {
+    const summary = failoverTailSummary([
+      run,
+      {
+        ...run,
+        detectedAfterMs: 19_000,
+        servingAfterMs: 23_000,
+        workersBackAfterMs: 27_000,
+        eniAttachedAfterMs: 22_000,
+      },
+      { ...run, outcome: 'DEGRADED', falseFailovers: 1, enisAttached: 2, workersBackAfterMs: null },
+    ]);
+    expect(summary).toMatchObject({ failedOver: 2, falseFailovers: 1, eniMovesPerRun: [1, 1, 2] });
+    expect(summary.summary.detectedAfterMs).toEqual({
+      p50: 14_000,
+      p90: 19_000,
+      max: 19_000,
+      measured: 3,
+      missing: 0,
+    });
+    expect(summary.summary.servingAfterMs).toMatchObject({ p50: 18_000, max: 23_000 });
+    expect(summary.summary.workersBackAfterMs).toEqual({
+      p50: 25_000,
+      p90: 27_000,
+      max: 27_000,
+      measured: 2,
+      missing: 1,
+    });
+    expect(summary.summary.workersBackAfterMoveMs).toEqual({
+      p50: 5_000,
+      p90: 8_000,
+      max: 8_000,
+      measured: 2,
+      missing: 1,
+    });
+    expect(summary.summary.replacementReadyAfterMs).toMatchObject({ p50: 90_000, measured: 3 });
+  });
+
+  it('leaves a run out of workersBackAfterMoveMs when the ENI move was not seen', () => {
+    const summary = failoverTailSummary([{ ...run, eniAttachedAfterMs: null }]);
+    expect(summary.summary.workersBackAfterMoveMs).toMatchObject({ p50: null, missing: 1 });
+  });
+});
+
+describe('schedulePhaseMs and waitForPhaseMs', () => {
+  it.each([
+    [125_000, 60_000, 5_000],
+    [60_000, 60_000, 0],
+    [59_000, 60_000, 59_000],
+    [0, 90_000, 30_000],
+  ])('%i ms is %i ms into its minute (scheduled at %i)', (atMs, scheduledAtMs, expected) => {
+    expect(schedulePhaseMs(atMs, scheduledAtMs, 60_000)).toBe(expected);
+  });
+
+  it.each([
+    [125_000, 2_000, 57_000],
+    [125_000, 5_000, 0],
+    [125_000, 59_999, 54_999],
+  ])('from %i ms, waits until phase %i ms: %i ms', (nowMs, target, expected) => {
+    const wait = waitForPhaseMs(nowMs, 60_000, 60_000, target);
+    expect(wait).toBe(expected);
+    expect(schedulePhaseMs(nowMs + wait, 60_000, 60_000)).toBe(target);
   });
 });
