@@ -26,6 +26,17 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { EmulatorClientConfig } from './moto.ts';
 
+/** The emulator's first AMI, per endpoint: moto lists thousands (seconds per DescribeImages), the same after a reset. */
+const imageIds = new Map<string, string | undefined>();
+
+/** An AMI id the emulator knows (the first it lists), looked up once per endpoint. */
+async function emulatorImageId(aws: EmulatorClientConfig, ec2: EC2Client): Promise<string | undefined> {
+  if (!imageIds.has(aws.endpoint)) {
+    imageIds.set(aws.endpoint, (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId);
+  }
+  return imageIds.get(aws.endpoint);
+}
+
 /** The worker group as created. */
 export interface WorkerGroup {
   readonly autoScalingGroupName: string;
@@ -58,8 +69,7 @@ export async function createWorkerGroup(
         AvailabilityZone: `${aws.region}a`,
       }),
     );
-    const images = await ec2.send(new DescribeImagesCommand({}));
-    const imageId = images.Images?.[0]?.ImageId;
+    const imageId = await emulatorImageId(aws, ec2);
     if (imageId === undefined) throw new Error('moto offers no AMI');
     const templateName = `${clusterName}-worker`;
     await ec2.send(
@@ -181,7 +191,7 @@ export async function createCoordinatorSet(
       }),
     );
     const subnetId = subnet.Subnet?.SubnetId ?? '';
-    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const image = await emulatorImageId(aws, ec2);
     const templateName = `${clusterName}-coordinator`;
     await ec2.send(
       new CreateLaunchTemplateCommand({
@@ -273,7 +283,7 @@ export async function launchCoordinatorInstance(
   const ec2 = new EC2Client(aws);
   const autoscaling = new AutoScalingClient(aws);
   try {
-    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const image = await emulatorImageId(aws, ec2);
     const run = await ec2.send(
       new RunInstancesCommand({
         ImageId: image,

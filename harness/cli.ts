@@ -11,6 +11,7 @@ import { HARNESS_LINES, type HarnessLine } from './cluster.ts';
 import {
   runDeployedDrill,
   runFailoverSandboxDrill,
+  runFaultMatrixDrill,
   runQueryLogSandboxDrill,
   runScaleInSandboxDrill,
 } from './drills/commands.ts';
@@ -97,6 +98,7 @@ const drill = program
   .command('drill')
   .description('Rehearse a control-plane action and measure it (--sandbox or --deployed)')
   .hook('preAction', (_command, action) => {
+    if (action.name() === 'faults') return; // the fast path only (moto and local Step Functions)
     const options = action.opts();
     if (!options.sandbox && !options.deployed)
       action.error('error: one of --sandbox or --deployed is required');
@@ -189,6 +191,17 @@ drill
     process.exitCode = options.deployed
       ? await runDeployedDrill('query-logs', options)
       : await runQueryLogSandboxDrill(options);
+  });
+
+drill
+  .command('faults')
+  .description(
+    'The fault matrix: every Task state of the failover and drain state machines under every fault class, on the fast path (moto, local Step Functions, Trino doubles); print {cases, invariantsHeld, violations}',
+  )
+  .option('--json', 'print one JSON object', false)
+  .option('--only <name...>', 'keep the cases of these Task states, fault classes, operations or scenarios')
+  .action(async (options: { json: boolean; only?: string[] }) => {
+    process.exitCode = await runFaultMatrixDrill(options);
   });
 
 await program.parseAsync(process.argv);

@@ -16,6 +16,10 @@ import * as z from 'zod';
 import { localContext } from './invoke.ts';
 import { REPO_ROOT } from './moto.ts';
 
+/** One event of an execution's history as aws-local-stepfunctions logs it (the package does not export the type). */
+export type LocalHistoryEvent =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
 /** A Lambda handler as middy builds it. */
 export type LocalLambda = (event: never, context: Context) => Promise<unknown>;
 
@@ -32,6 +36,18 @@ export interface LocalExecution {
   readonly statesEntered: string[];
   /** `RUNNING` until the result settles, then `SUCCEEDED` or `FAILED`. */
   readonly status: () => 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** The execution's history as aws-local-stepfunctions logs it (state entered/failed/retried/caught, execution end), in order. */
+  readonly events: LocalHistoryEvent[];
+}
+
+/**
+ * Run options of {@link LocalStepFunctions}: shorter Wait states and Retry intervals (aws-local-stepfunctions'
+ * `waitTimeOverrides` and `retryIntervalOverrides`, state name → ms), for runs that must be fast; the ASL itself is
+ * unchanged (its states, Retry lists, MaxAttempts and Catch run as written).
+ */
+export interface LocalRunOptions {
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
+  readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
 }
 
 const ArnPlaceholder = /\$\{([A-Za-z0-9]+)\}/g;
@@ -67,19 +83,24 @@ export class LocalStepFunctions {
   /** The state machine's ARN: executions are `<it with :execution:>:<name>`. */
   readonly stateMachineArn: string;
 
+  readonly #runOptions: LocalRunOptions;
+
   /**
    * @param definition - From {@link loadDefinition}.
    * @param handlers - Task state name → Lambda handler.
    * @param stateMachineArn - What `$$.StateMachine.Id` and the execution ARNs are built from.
+   * @param runOptions - Wait and retry interval overrides (default: none, the ASL's own times).
    */
   constructor(
     definition: StateMachineDefinition,
     handlers: Readonly<Record<string, LocalLambda>>,
     stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:local',
+    runOptions: LocalRunOptions = {},
   ) {
     this.#machine = new StateMachine(definition);
     this.#handlers = handlers;
     this.stateMachineArn = stateMachineArn;
+    this.#runOptions = runOptions;
   }
 
   /**
@@ -101,7 +122,15 @@ export class LocalStepFunctions {
     // The context object as Step Functions gives it ($$.Execution.Id, StartTime…), which the default of
     // aws-local-stepfunctions lacks.
     const run = this.#machine.run(toJson(input), {
-      overrides: { taskResourceLocalHandlers },
+      overrides: {
+        taskResourceLocalHandlers,
+        ...(this.#runOptions.waitTimeOverrides === undefined
+          ? {}
+          : { waitTimeOverrides: { ...this.#runOptions.waitTimeOverrides } }),
+        ...(this.#runOptions.retryIntervalOverrides === undefined
+          ? {}
+          : { retryIntervalOverrides: { ...this.#runOptions.retryIntervalOverrides } }),
+      },
       context: {
         Execution: {
           Id: executionArn,
@@ -114,8 +143,10 @@ export class LocalStepFunctions {
       },
     });
     const statesEntered: string[] = [];
+    const events: LocalHistoryEvent[] = [];
     void (async () => {
       for await (const event of run.eventLogs) {
+        events.push(event);
         if (event.type === 'StateEntered') statesEntered.push(event.state.name);
       }
     })().catch(() => undefined);
@@ -136,6 +167,7 @@ export class LocalStepFunctions {
       result: run.result,
       statesEntered,
       status: () => status,
+      events,
     };
     this.#executions.set(name, execution);
     return execution;

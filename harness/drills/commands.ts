@@ -7,6 +7,9 @@
  *   `{detectedAfterMs, servingAfterMs, workersBackAfterMs, falseFailovers, enisAttached, …}`.
  * - `drill query-logs --sandbox [--json] [--queries N]`: runs N real queries with the listener pointed at the
  *   ingest path and prints `{queriesRun, documentsFound, missing, duplicates, lagP99Ms}`.
+ * - `drill faults [--json] [--only <state|fault>…]`: the fault matrix of the failover and drain state machines on the
+ *   fast path (./faults.ts: moto, the real ASL run locally with the real handlers, Trino doubles) and prints
+ *   `{cases, invariantsHeld, violations:[{case, invariant, detail}], …}`; exits 1 on a violation.
  * - `drill <name> --deployed [--json] [--repeat N]`: the same drill on the deployed topology (harness/cloud/), N
  *   times in a row on one topology.
  *
@@ -15,6 +18,7 @@
 import type { DeployedDrillRecord } from '../cloud/deployed-types.ts';
 import type { HarnessLine } from '../cluster.ts';
 import { runFailoverDrillInSandbox } from './failover.ts';
+import { runFaultMatrix } from './faults.ts';
 import { failoverTailSummary } from './figures.ts';
 import { runQueryLogDrillInSandbox } from './query-logs.ts';
 import { runScaleInDrillInSandbox } from './scale-in.ts';
@@ -131,6 +135,22 @@ export function runQueryLogSandboxDrill(options: { readonly json: boolean; reado
     (log) => runQueryLogDrillInSandbox({ queries: options.queries, log }),
     (result) => result,
     (result) => result.missing === 0 && result.duplicates === 0,
+  );
+}
+
+/**
+ * Runs the fault matrix on the fast path and prints `{cases, invariantsHeld, violations, unreached, durationMs,
+ * doubles}`.
+ * @param options.only - Keep the cases of these Task states, fault classes, operations or scenarios.
+ * @returns Exit code: 0 when no invariant was violated.
+ */
+export function runFaultMatrixDrill(options: { readonly json: boolean; readonly only?: readonly string[] }) {
+  return printDrill(
+    options.json,
+    'drill: the fault matrix of the failover and drain state machines (moto, local Step Functions, Trino doubles)…',
+    (log) => runFaultMatrix({ log, ...(options.only === undefined ? {} : { only: options.only }) }),
+    (result) => result,
+    (result) => result.violations.length === 0,
   );
 }
 
