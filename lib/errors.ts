@@ -147,6 +147,15 @@ export class HandlerTimeoutError extends SentinelError {
   override readonly name: string = 'HandlerTimeoutError';
 }
 
+/**
+ * A failure outside this contract (a `TypeError`, a `RangeError`: a bug, or a library's own error class), wrapped by
+ * the handler so that Step Functions and log queries see one name of ours; the original is the `cause` and its name
+ * and message are in the context. Never retried by a state machine: a bug does not pass by itself.
+ */
+export class UnexpectedError extends SentinelError {
+  override readonly name: string = 'UnexpectedError';
+}
+
 /** The search engine (Elasticsearch/OpenSearch) failed a whole request: connection, timeout, auth, 5xx. */
 export class SearchEngineError extends SentinelError {
   override readonly name: string = 'SearchEngineError';

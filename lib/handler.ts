@@ -10,7 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod';
-import { HandlerTimeoutError, ValidationError } from './errors.ts';
+import { HandlerTimeoutError, SentinelError, UnexpectedError, ValidationError } from './errors.ts';
 import { ScheduledEventSchema } from './events.ts';
 import { logger } from './logger.ts';
 import { parseEvent } from './middleware.ts';
@@ -35,7 +35,8 @@ export type LambdaHandler<R> = (event: unknown, context: Context) => Promise<R>;
  * @param spec.source - What the event is, for the validation error (e.g. `"EventBridge scheduled event"`).
  * @param spec.run - The handler body: gather → decide → act.
  * @param deps - A function giving the dependencies (called per invocation: build them once and cache).
- * @throws ValidationError on a bad event; HandlerTimeoutError when the Lambda timeout is near; whatever `run` throws.
+ * @throws ValidationError on a bad event; HandlerTimeoutError when the Lambda timeout is near; what `run` throws
+ *   when it is one of lib/errors.ts, else UnexpectedError wrapping it.
  * @example export const handler = defineHandler({ schema: ScheduledEventSchema, source: 'EventBridge scheduled event', run }, getDefaultDeps);
  */
 export function defineHandler<S extends z.ZodType, D, R>(
@@ -69,8 +70,27 @@ export function defineHandler<S extends z.ZodType, D, R>(
         logger.error('Invalid event answered without running', { error: error.message });
         return spec.onInvalid(event, error);
       }
-      return spec.run(input, deps(), { signal, context });
+      try {
+        return await spec.run(input, deps(), { signal, context });
+      } catch (error) {
+        throw contractError(error);
+      }
     });
+}
+
+/**
+ * What a handler throws: our own errors as they are; anything else wrapped in {@link UnexpectedError}, so that
+ * every error name that reaches Lambda's `errorType` (and the state machines' Retry/Catch) is one of lib/errors.ts.
+ * @param error - What the run function threw.
+ */
+export function contractError(error: unknown): Error {
+  if (error instanceof SentinelError) return error;
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new UnexpectedError(`Unexpected ${name}: ${message}`, {
+    cause: error,
+    context: { errorName: name },
+  });
 }
 
 /** What {@link eventHandler}'s run function gets besides its input and dependencies: the invocation's abort signal. */

@@ -565,7 +565,34 @@ describe('failoverReport', () => {
 
 describe('decideRecovery (a failed execution never leaves the ENI detached on a guess)', () => {
   const available = { status: 'available', availabilityZone: 'us-east-1a' } as const;
-  const old = { instanceId: 'i-old', answers: true, state: 'running' };
+  const old = {
+    instanceId: 'i-old',
+    answers: true,
+    state: 'running',
+    fenceAction: 'TERMINATE' as const,
+    fenced: true,
+  };
+  it.each([
+    ['not fenced yet, running, the plan terminates it', { fenced: false }, true],
+    ['not fenced yet, the plan stops it', { fenced: false, fenceAction: 'STOP' as const }, true],
+    ['already fenced by this execution', {}, false],
+    ['kept by a drill (fence NONE)', { fenced: false, fenceAction: 'NONE' as const }, false],
+    ['already terminated', { fenced: false, state: 'terminated' }, false],
+    ['already stopped', { fenced: false, state: 'stopped' }, false],
+  ])(
+    'fences the old holder first when it goes to another instance and the holder is %s',
+    (_, change, fence) => {
+      const decision = decideRecovery(available, [candidate({ instanceId: 'i-sb' })], { ...old, ...change });
+      expect(decision).toMatchObject({ action: 'ATTACH', instanceId: 'i-sb', fenceFirst: fence });
+      expect(decision.reason.includes('fencing i-old first')).toBe(fence);
+    },
+  );
+  it('never fences when there was no old holder', () => {
+    expect(decideRecovery(available, [candidate({ instanceId: 'i-sb' })], undefined)).toMatchObject({
+      action: 'ATTACH',
+      fenceFirst: false,
+    });
+  });
   it('reads an available ENI with a detached attachment record as detached', () => {
     expect(
       decideRecovery(
@@ -589,6 +616,7 @@ describe('decideRecovery (a failed execution never leaves the ENI detached on a 
       {
         action: 'ATTACH',
         instanceId: 'i-old',
+        fenceFirst: false,
       },
     );
   });

@@ -75,22 +75,49 @@ export function failoverReport(times: FailoverTimes): FailoverReport {
   };
 }
 
+/** The instance the plan detached from, as NotifyFailure sees it. */
+export interface OldHolderView {
+  readonly instanceId: string;
+  /** It answers as a coordinator on its primary address now. */
+  readonly answers: boolean;
+  /** EC2 state name; `terminated` when EC2 no longer knows it. */
+  readonly state: string;
+  /** The plan's fence for it (`NONE`: a drill keeps a healthy coordinator as a standby). */
+  readonly fenceAction: 'TERMINATE' | 'STOP' | 'NONE';
+  /** This execution already fenced it (FenceFailed ran). */
+  readonly fenced: boolean;
+}
+
+/** What NotifyFailure does with a detached ENI. */
+export type RecoveryDecision =
+  | {
+      readonly action: 'ATTACH';
+      readonly instanceId: string;
+      /**
+       * Fence the old holder (the plan's stop or terminate) before the attach: it goes to another instance while the
+       * old holder was never fenced. If the fence fails, nothing is attached.
+       */
+      readonly fenceFirst: boolean;
+      readonly reason: string;
+    }
+  | { readonly action: 'NONE'; readonly reason: string };
+
 /**
  * What a failed execution does with the ENI before it fails (NotifyFailure): a failover that stopped after its
- * detach (a timeout, an error) must not leave the cluster headless.
+ * detach (a timeout, an error) must not leave the cluster headless — and must not give the address to another
+ * instance while the old holder may still serve (fenced first, as on the normal path).
  * @param eni - Current view.
- * @param candidates - The coordinator group's members, probed.
- * @param oldHolder - The instance the plan detached from, and whether it answers as a coordinator now.
- * @returns `ATTACH` to a healthy standby (preferred) or to the old holder when it answers; `NONE` when the ENI is
+ * @param candidates - The coordinator group's members, probed (the standby whose attach failed already removed).
+ * @param oldHolder - The instance the plan detached from; `undefined` when the plan had none.
+ * @returns `ATTACH` to a healthy standby (preferred; `fenceFirst` when the old holder is not fenced yet, not
+ *   stopped or terminated, and the plan fences it) or to the old holder when it answers; `NONE` when the ENI is
  *   attached (nothing to recover) or nobody can take it (the alarm says so).
  */
 export function decideRecovery(
   eni: EniView & { readonly availabilityZone?: string },
   candidates: readonly CoordinatorCandidate[],
-  oldHolder: { readonly instanceId: string; readonly answers: boolean; readonly state: string } | undefined,
-):
-  | { readonly action: 'ATTACH'; readonly instanceId: string; readonly reason: string }
-  | { readonly action: 'NONE'; readonly reason: string } {
+  oldHolder: OldHolderView | undefined,
+): RecoveryDecision {
   const attachment = eni.attachment?.status === 'detached' ? undefined : eni.attachment;
   if (attachment !== undefined || eni.status !== 'available') {
     return {
@@ -100,16 +127,24 @@ export function decideRecovery(
   }
   const standby = chooseStandby(candidates, eni.availabilityZone, oldHolder?.instanceId);
   if (standby !== undefined) {
+    const fenceFirst =
+      oldHolder !== undefined &&
+      !oldHolder.fenced &&
+      oldHolder.fenceAction !== 'NONE' &&
+      oldHolder.state !== 'terminated' &&
+      oldHolder.state !== 'stopped';
     return {
       action: 'ATTACH',
       instanceId: standby,
-      reason: `The ENI was left detached: attaching it to healthy standby ${standby}`,
+      fenceFirst,
+      reason: `The ENI was left detached: ${fenceFirst ? `fencing ${oldHolder?.instanceId} first, then ` : ''}attaching it to healthy standby ${standby}`,
     };
   }
   if (oldHolder?.answers && oldHolder.state === 'running') {
     return {
       action: 'ATTACH',
       instanceId: oldHolder.instanceId,
+      fenceFirst: false,
       reason: `The ENI was left detached and no standby is healthy: giving it back to ${oldHolder.instanceId}, which answers`,
     };
   }

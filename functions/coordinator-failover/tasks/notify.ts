@@ -17,7 +17,8 @@ import { logger } from '../../../lib/logger.ts';
 import { decideRecovery } from '../decide.ts';
 import { type FailoverDeps, notifyOrThrow, type TaskCall } from '../deps.ts';
 import { answers, observeCoordinators } from '../observe.ts';
-import type { FailureState } from '../schemas.ts';
+import { FailoverStateSchema, type FailureState } from '../schemas.ts';
+import { runFenceFailed } from './fence.ts';
 
 /** How long the recovery waits for the coordinator to answer on the ENI address after re-attaching it, ms. */
 export const RECOVERY_SERVING_WAIT_MS = 15_000;
@@ -61,14 +62,31 @@ async function recover(state: FailureState, deps: FailoverDeps, call: TaskCall):
   const oldId = state.plan?.failedInstanceId;
   const old = observed.candidates.find((c) => c.instanceId === oldId);
   const failedStandby = state.attachFailed ? state.plan?.standbyInstanceId : undefined;
+  const full = FailoverStateSchema.safeParse(state);
   const recovery = decideRecovery(
     observed.eni,
     observed.candidates.filter((c) => c.instanceId !== failedStandby),
-    oldId === undefined || old === undefined
+    oldId === undefined
       ? undefined
-      : { instanceId: oldId, answers: old.healthy, state: old.state },
+      : {
+          instanceId: oldId,
+          // The holder is never probed as a candidate (observe.ts): whether it answers is the `active` reading.
+          answers: observed.active === undefined ? (old?.healthy ?? false) : observed.active.processAnswers,
+          state: old?.state ?? observed.active?.state ?? 'terminated',
+          fenceAction: state.plan?.fence?.instanceAction ?? 'NONE',
+          fenced: full.success && full.data.fenced !== undefined,
+        },
   );
   if (recovery.action !== 'ATTACH') return recovery.reason;
+  if (recovery.fenceFirst) {
+    if (!full.success)
+      return `not attempted: the old holder ${oldId} must be fenced first and the state is incomplete`;
+    try {
+      await runFenceFailed(full.data, deps, call);
+    } catch (error) {
+      return `not attempted: the old holder ${oldId} could not be fenced (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}), so the ENI stays detached rather than serve from two coordinators`;
+    }
+  }
   await attachEni(
     deps.ec2,
     observed.eni.networkInterfaceId,
