@@ -20,6 +20,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { AUTO_SCALING_POLICY_MAX_RUN_MS } from '../functions/worker-drain/decide.ts';
 import type { DrainDeps } from '../functions/worker-drain/deps.ts';
 import { DrainEnvSchema } from '../functions/worker-drain/schemas.ts';
@@ -126,6 +127,7 @@ export async function terminationPolicyBench(
       ec2,
       sfn: new SFNClient(moto.clientConfig),
       cloudwatch: new CloudWatchClient(moto.clientConfig),
+      sns: new SNSClient(moto.clientConfig),
       coordinator: lazyTrinoClient(config),
       now: () => Date.now(),
     };

@@ -8,6 +8,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { LifecycleActionRef } from '../../lib/aws/autoscaling.ts';
 import { publishMetrics } from '../../lib/aws/cloudwatch.ts';
 import type { AwsCall } from '../../lib/aws/ec2.ts';
@@ -19,7 +20,13 @@ import type { DrainPolicy } from './decide.ts';
 import { type DrainConfig, DrainEnvSchema, type DrainExecutionInput } from './schemas.ts';
 
 /** The AWS SDK clients of the drain functions (dependency name → client class). */
-const AWS = { autoscaling: AutoScalingClient, ec2: EC2Client, sfn: SFNClient, cloudwatch: CloudWatchClient };
+const AWS = {
+  autoscaling: AutoScalingClient,
+  ec2: EC2Client,
+  sfn: SFNClient,
+  cloudwatch: CloudWatchClient,
+  sns: SNSClient,
+};
 
 /** Everything the drain handlers need from outside; injectable for tests. */
 export type DrainDeps = CoordinatorDeps<DrainConfig, typeof AWS>;

@@ -112,6 +112,18 @@ export const DrainStateSchema = z.object({
 /** Parsed drain state. */
 export type DrainState = z.infer<typeof DrainStateSchema>;
 
+/**
+ * Input of the `DrainFailed` task (every Catch's target but a lost lifecycle action's): the lifecycle action and the
+ * error the Catch recorded (`ResultPath: $.error`, `{ Error, Cause }`).
+ */
+export const DrainFailedInputSchema = z.object({
+  failed: z.literal(true),
+  lifecycle: LifecycleRefSchema,
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).loose().optional(),
+});
+/** Parsed {@link DrainFailedInputSchema}. */
+export type DrainFailedInput = z.infer<typeof DrainFailedInputSchema>;
+
 /** Input of the `CheckDrain` and `CompleteLifecycleAction` tasks. */
 export const DrainTaskInputSchema = DrainExecutionInputSchema.extend({ drain: DrainStateSchema });
 /** Parsed task input. */
@@ -125,7 +137,7 @@ export type DrainTaskInput = z.infer<typeof DrainTaskInputSchema>;
  * - `DRAIN_TIMEOUT_SECONDS` (default 21600 = 6 h), `DRAIN_POLL_SECONDS` (default 30),
  *   `HEARTBEAT_MARGIN_SECONDS` (default 30), `UNREACHABLE_CONFIRMATIONS` (default 2),
  *   `PREFER_DRAINING` (default true: reversible `DRAINING` where the release supports it).
- * - `METRICS_NAMESPACE` (default `Trino`).
+ * - `METRICS_NAMESPACE` (default `Trino`); `ALARM_TOPIC_ARN` (SNS): where a drain that failed is reported.
  */
 export const DrainEnvSchema = TrinoConnectionEnvSchema.extend({
   CLUSTER_NAME: z.string().min(1),
@@ -137,6 +149,7 @@ export const DrainEnvSchema = TrinoConnectionEnvSchema.extend({
   UNREACHABLE_CONFIRMATIONS: envInt(1, 10).default(2),
   PREFER_DRAINING: envBool.default(true),
   METRICS_NAMESPACE: z.string().min(1).default('Trino'),
+  ALARM_TOPIC_ARN: z.string().startsWith('arn:').optional(),
 });
 /** Parsed {@link DrainEnvSchema}. */
 export type DrainConfig = z.infer<typeof DrainEnvSchema>;

@@ -6,12 +6,15 @@
  *
  * @module
  */
+
+import * as z from 'zod';
 import {
   completeLifecycleAction,
   lifecycleHookHeartbeatTimeoutMs,
   recordLifecycleActionHeartbeat,
 } from '../../lib/aws/autoscaling.ts';
 import { type AwsCall, describeInstance } from '../../lib/aws/ec2.ts';
+import { notifyAlarmTopic } from '../../lib/aws/sns.ts';
 import { InstanceGoneError } from '../../lib/errors.ts';
 import { eventHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
@@ -28,6 +31,8 @@ import {
 import {
   type DrainExecutionInput,
   DrainExecutionInputSchema,
+  type DrainFailedInput,
+  DrainFailedInputSchema,
   type DrainState,
   type DrainTaskInput,
   DrainTaskInputSchema,
@@ -215,16 +220,50 @@ export async function runCompleteDrain(input: DrainTaskInput, deps: DrainDeps, c
   };
 }
 
+/**
+ * DrainFailed (the target of every Catch except a lost lifecycle action's): a drain that cannot go on after its
+ * retries still completes its lifecycle action — exactly once: `CONTINUE`, the instance was going away and Auto
+ * Scaling would apply the hook's default result at its heartbeat timeout anyway, with nobody watching the worker —
+ * and says so: `DrainsFailed` and a notification to the alarm topic. The execution then fails (the
+ * WorkerDrainFailed alarm counts it).
+ * @returns `{ lifecycleResult, outcome: 'FAILED', error }`.
+ * @throws AwsThrottledError | AwsTransientError (retried) | AwsError when the lifecycle action cannot be completed;
+ *   LifecycleActionGoneError when it is gone (already completed or expired: nothing to complete).
+ */
+export async function runDrainFailed(input: DrainFailedInput, deps: DrainDeps, call: AwsCall = {}) {
+  const ref = input.lifecycle;
+  logger.error('Drain failed: completing the lifecycle action (CONTINUE) and alarming', {
+    ...safeRef(ref),
+    error: input.error,
+  });
+  await publishDrainMetrics(deps, [{ name: 'DrainsFailed', unit: 'Count', value: 1 }], call);
+  await notifyAlarmTopic(
+    deps.sns,
+    deps.config.ALARM_TOPIC_ARN,
+    `Trino worker drain FAILED (${deps.config.CLUSTER_NAME}, ${ref.instanceId})`,
+    { cluster: deps.config.CLUSTER_NAME, ...safeRef(ref), error: input.error, lifecycleResult: 'CONTINUE' },
+    call,
+  );
+  await countingLost(deps, ref, call, () => completeLifecycleAction(deps.autoscaling, ref, 'CONTINUE', call));
+  return { lifecycleResult: 'CONTINUE' as const, outcome: 'FAILED' as const, error: input.error };
+}
+
 /** Builds the three task handlers over the given dependencies. */
 export function makeDrainTaskHandlers(deps: () => DrainDeps = getDefaultDrainDeps) {
   return {
     beginDrain: eventHandler(DrainExecutionInputSchema, 'drain execution input', deps, runBeginDrain),
     checkDrain: eventHandler(DrainTaskInputSchema, 'CheckDrain task input', deps, runCheckDrain),
+    // CompleteLifecycleAction on a drained worker, or DrainFailed (`failed: true`) after a drain that failed.
     completeDrain: eventHandler(
-      DrainTaskInputSchema,
-      'CompleteLifecycleAction task input',
+      z.union([DrainFailedInputSchema, DrainTaskInputSchema]),
+      'CompleteLifecycleAction or DrainFailed task input',
       deps,
-      runCompleteDrain,
+      async (
+        input,
+        d,
+        call,
+      ): Promise<Awaited<ReturnType<typeof runCompleteDrain | typeof runDrainFailed>>> =>
+        'failed' in input ? runDrainFailed(input, d, call) : runCompleteDrain(input, d, call),
     ),
   };
 }

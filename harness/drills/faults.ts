@@ -204,6 +204,7 @@ const DRAIN_TASK_HANDLERS = {
   BeginDrain: 'beginDrain',
   CheckDrain: 'checkDrain',
   CompleteLifecycleAction: 'completeDrain',
+  DrainFailed: 'completeDrain',
 } as const;
 
 /** The Lambda faults of one case, applied around and inside the handlers. */
@@ -467,6 +468,7 @@ async function setUpDrain(
     DRAIN_POLL_SECONDS: '1',
     HEARTBEAT_MARGIN_SECONDS: '10',
     DRAIN_TIMEOUT_SECONDS: '600',
+    ALARM_TOPIC_ARN: topic.topicArn,
   });
   const autoscaling = new AutoScalingClient(aws);
   const lifecycleCalls = recordLifecycleActions(autoscaling);
@@ -478,6 +480,7 @@ async function setUpDrain(
     ec2: withFaults(new EC2Client(aws), 'EC2', log, awsFault, none),
     sfn: withFaults(sfn, 'SFN', log, awsFault, none),
     cloudwatch: withFaults(new CloudWatchClient(aws), 'CloudWatch', log, awsFault, none),
+    sns: withFaults(new SNSClient(aws), 'SNS', log, awsFault, none),
     coordinator: async () => new TrinoClient({ baseUrl: config.TRINO_URL, user: 'sentinel', timeoutMs: 500 }),
     now: () => Date.now(),
   };

@@ -21,6 +21,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { DrainDeps } from '../../functions/worker-drain/deps.ts';
@@ -117,6 +118,7 @@ export async function runScaleInDrill(options: ScaleInDrillOptions): Promise<Sca
     ec2: new EC2Client(options.aws),
     sfn,
     cloudwatch: new CloudWatchClient(options.aws),
+    sns: new SNSClient(options.aws),
     coordinator: () => resolveTrinoClient(config, secrets),
     now: () => Date.now(),
   };

@@ -487,6 +487,13 @@ export function controlPlaneCalls(model: IamModel): ControlPlaneCall[] {
       'DrainTasksRole',
       'functions/worker-drain/deps.ts → lib/aws/cloudwatch.ts publishMetrics',
     ),
+    {
+      caller: 'completeDrain',
+      role: 'DrainTasksRole',
+      operation: 'SNS Publish (alarm topic: DrainFailed)',
+      madeBy: 'functions/worker-drain/tasks.ts runDrainFailed → lib/aws/sns.ts notifyAlarmTopic',
+      requests: publishToAlarmTopic(model),
+    },
   );
   const spot = ['spotInterruption', 'SpotInterruptionRole'] as const;
   add(

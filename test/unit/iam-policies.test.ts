@@ -66,8 +66,8 @@ describe('the alarm topic is encrypted with a customer-managed key (issue 17)', 
     grantedActions(model, role).some((action) => actionMatches(action, 'sns:Publish')),
   );
 
-  it('has publishers: the detector and the failover tasks', () => {
-    expect(publishers.sort()).toEqual(['CoordinatorHealthRole', 'FailoverTasksRole']);
+  it('has publishers: the detector, the failover tasks and the drain tasks (DrainFailed)', () => {
+    expect(publishers.sort()).toEqual(['CoordinatorHealthRole', 'DrainTasksRole', 'FailoverTasksRole']);
   });
 
   it.each(publishers)(
@@ -240,6 +240,7 @@ describe('the report (npx tsx harness/iam/report.ts)', () => {
     // kms:Decrypt stays in use: the SecureString reads through SSM request it too.
     expect(partial.unusedActions).toEqual({
       CoordinatorHealthRole: ['sns:Publish', 'kms:GenerateDataKey*'],
+      DrainTasksRole: ['sns:Publish', 'kms:GenerateDataKey*'],
       FailoverTasksRole: ['sns:Publish', 'kms:GenerateDataKey*'],
     });
   }, 120_000);

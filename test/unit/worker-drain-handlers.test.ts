@@ -13,6 +13,7 @@ import {
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AUTO_SCALING_POLICY_MAX_RUN_MS } from '../../functions/worker-drain/decide.ts';
@@ -146,6 +147,7 @@ beforeAll(async () => {
     ec2: new EC2Client({ region: 'us-east-1' }),
     sfn: new SFNClient({ region: 'us-east-1' }),
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+    sns: new SNSClient({ region: 'us-east-1' }),
     coordinator: async () => new TrinoClient({ baseUrl: trino.url, user: 'sentinel', timeoutMs: 1_000 }),
     now: () => NOW,
   };
