@@ -158,6 +158,10 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
     expect(exports['trino-sentinel:analytics:CoordinatorPrimaryUrlTemplate']).toBe(
       'https://{privateIp}:8443',
     );
+    // The alarm topic's key: the control plane's publishers are granted kms:GenerateDataKey*/kms:Decrypt on it.
+    expect(exports['trino-sentinel:analytics:AlarmTopicKeyArn']).toBe(
+      `arn:aws:kms:us-east-1:123456789012:key/${stacks.infra.resources.AlarmTopicKey?.physicalId ?? ''}`,
+    );
     expect(stacks.controlPlane.exports['trino-sentinel:analytics:TerminationPolicyFunctionArn']).toBe(
       'arn:aws:lambda:us-east-1:123456789012:function:trino-sentinel-analytics-terminationPolicy',
     );
