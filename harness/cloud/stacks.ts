@@ -116,8 +116,8 @@ export interface DeployStacksOptions {
   /** Extra or overriding osls params (`--param="<name>=<value>"`), e.g. `searchEngine`, `drainPollSeconds`. */
   readonly controlPlaneParams?: Readonly<Record<string, string>>;
   /**
-   * Node settings stored as SSM String parameters `/trino-sentinel/<cluster>/config/<NAME>` (read by the AMI's
-   * render-config.sh at boot). Default `{ TRINO_HEAP: '1024M', QUERY_MAX_MEMORY: '512MB' }`: this machine's size,
+   * Node settings stored as SSM String parameters `/trino-sentinel/<cluster>/common/<NAME>` (read by every node's
+   * render-config.sh at boot; docs/deploy.md, "Node configuration (SSM)"). Default `{ TRINO_HEAP: '1024M', QUERY_MAX_MEMORY: '512MB' }`: this machine's size,
    * where the renderer's default (70 % of RAM per node) would not fit several nodes.
    */
   readonly nodeConfig?: Readonly<Record<string, string>>;
@@ -156,7 +156,7 @@ export interface AccountSetup {
   readonly secrets: {
     /** `<prefix>/trino-secret`: the control plane's password for Trino user `sentinel` (trinoAuth=basic). */
     readonly trinoPassword: string;
-    /** `<prefix>/config/INTERNAL_SHARED_SECRET`. */
+    /** `<prefix>/common/INTERNAL_SHARED_SECRET` (both node roles). */
     readonly internalSharedSecret: string;
     /** `<prefix>/query-log-secret` (base64url, no commas: docs/query-logs-ingest.md). */
     readonly queryLogSecret: string;
@@ -167,7 +167,10 @@ export interface AccountSetup {
   readonly tls: {
     /** PEM of the CA (also stored as the String parameter `<prefix>/trino-ca`, the control plane's trust). */
     readonly caPem: string;
-    /** Key + certificate + CA (`<prefix>/config/TLS_KEYSTORE_PEM`); SAN IP 10.42.1.10, DNS <clusterName>. */
+    /**
+     * Key + certificate + CA (`<prefix>/coordinator/TLS_KEYSTORE_PEM`: coordinators only); SAN IP 10.42.1.10, DNS
+     * <clusterName>.
+     */
     readonly keystorePem: string;
   };
   /** `s3://…/<cluster>` when {@link DeployStacksOptions.configFiles} was given. */
@@ -517,19 +520,19 @@ async function setUpAccount(
       'Search engine basic auth user:password',
     );
     await put(
-      `${ssmPrefix}/config/INTERNAL_SHARED_SECRET`,
+      `${ssmPrefix}/common/INTERNAL_SHARED_SECRET`,
       secrets.internalSharedSecret,
       'SecureString',
       'Trino internal-communication.shared-secret',
     );
     await put(
-      `${ssmPrefix}/config/TLS_KEYSTORE_PEM`,
+      `${ssmPrefix}/coordinator/TLS_KEYSTORE_PEM`,
       tls.keystorePem,
       'SecureString',
       'Coordinator key + chain',
     );
     for (const [name, value] of Object.entries(options.nodeConfig ?? DEFAULT_NODE_CONFIG)) {
-      await put(`${ssmPrefix}/config/${name}`, value, 'String', 'Node setting (render-config.sh)');
+      await put(`${ssmPrefix}/common/${name}`, value, 'String', 'Node setting (render-config.sh)');
     }
     log(`stacks: ${Object.keys(parameters).length} SSM parameters under ${ssmPrefix}/`);
 

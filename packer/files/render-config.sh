@@ -3,9 +3,12 @@
 # /usr/local/bin/trino-render-config) from envsubst templates, so the same code works on an instance and in a test.
 #
 # Values come, in increasing priority, from: built-in defaults < BOOT_ENV_FILE (written by the launch template's
-# user data) < CONFIG_ENV_FILE < the process environment < SSM parameters under ${SSM_PREFIX}/config/<NAME> (only
-# when SSM_PREFIX is set; SecureString values are decrypted; read as JSON, so multi-line values such as a PEM keep
-# every line). Extra files (catalogs, access control, resource groups …) come from CONFIG_S3_URI or the local
+# user data) < CONFIG_ENV_FILE < the process environment < SSM parameters under ${SSM_PREFIX}/common/<NAME> < those
+# under ${SSM_PREFIX}/<role>/<NAME>, role coordinator (coordinators and standbys) or worker (only when SSM_PREFIX is
+# set; SecureString values are decrypted; read as JSON, so multi-line values such as a PEM keep every line). Each
+# node role may read only common/ and its own prefix (infra/trino-cluster.yaml, NodeBasePolicy and
+# <Role>ConfigPolicy): a worker cannot read the coordinator's TLS key. Coordinators also read two names the control
+# plane owns: ${SSM_PREFIX}/config/EVENT_LISTENER_URI and ${SSM_PREFIX}/query-log-secret. Extra files (catalogs, access control, resource groups …) come from CONFIG_S3_URI or the local
 # directory EXTRA_CONFIG_DIR, each with the prefixes common/, coordinator/ and worker/ (allow-list below).
 #
 # Checks first that the AMI's Trino release (/opt/trino/TRINO_VERSION) is the cluster's TRINO_VERSION: Trino marks
@@ -118,23 +121,28 @@ imds() {
   curl -sf -m 2 -H "X-aws-ec2-metadata-token: ${imds_token}" "http://169.254.169.254/latest/meta-data/$1" || true
 }
 
+: "${NODE_ROLE:?NODE_ROLE must be coordinator, standby or worker}"
+# SSM, S3 and EXTRA_CONFIG_DIR prefix of this node's own configuration: standbys are coordinators.
+if [ "$NODE_ROLE" = worker ]; then config_role=worker; else config_role=coordinator; fi
+
 if [ -n "${SSM_PREFIX:-}" ]; then
-  log "reading parameters under ${SSM_PREFIX}/config/"
-  aws_json "reading ${SSM_PREFIX}/config/" ssm get-parameters-by-path --path "${SSM_PREFIX}/config" --recursive \
-    --with-decryption
-  json_values <"$tmp/answer.json" >"$tmp/pairs" || die "could not parse the SSM answer"
-  while IFS= read -r -d '' name && IFS= read -r -d '' value; do
-    key="${name##*/}"
-    [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || {
-      log "skipping parameter ${name} (not an UPPER_CASE name)"
-      continue
-    }
-    export "${key}=${value}"
-  done <"$tmp/pairs"
+  for ssm_dir in common "$config_role"; do
+    log "reading parameters under ${SSM_PREFIX}/${ssm_dir}/"
+    aws_json "reading ${SSM_PREFIX}/${ssm_dir}/" ssm get-parameters-by-path --path "${SSM_PREFIX}/${ssm_dir}" \
+      --recursive --with-decryption
+    json_values <"$tmp/answer.json" >"$tmp/pairs" || die "could not parse the SSM answer"
+    while IFS= read -r -d '' name && IFS= read -r -d '' value; do
+      key="${name##*/}"
+      [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || {
+        log "skipping parameter ${name} (not an UPPER_CASE name)"
+        continue
+      }
+      export "${key}=${value}"
+    done <"$tmp/pairs"
+  done
 fi
 
 # ---------------------------------------------------------------------------------------------------- defaults
-: "${NODE_ROLE:?NODE_ROLE must be coordinator, standby or worker}"
 : "${COORDINATOR_ADDRESS:?COORDINATOR_ADDRESS (the coordinator ENI address) is required}"
 export NODE_ENVIRONMENT="${NODE_ENVIRONMENT:-${CLUSTER_NAME//-/_}}"
 export TRINO_HTTP_SCHEME="${TRINO_HTTP_SCHEME:-http}"
@@ -217,34 +225,42 @@ if [ "$role" = coordinator ]; then
 else
   export NODE_INTERNAL_ADDRESS="${NODE_INTERNAL_ADDRESS:-${local_ip:-127.0.0.1}}"
 fi
-# S3 / EXTRA_CONFIG_DIR prefix of this node's own files: standbys are coordinators.
-if [ "$role" = worker ]; then config_role=worker; else config_role=coordinator; fi
 log "role=${role} node.id=${NODE_ID} discovery.uri=${DISCOVERY_URI} internal port ${INTERNAL_HTTP_PORT}, client port ${TRINO_HTTP_PORT} (${TRINO_HTTP_SCHEME})"
 
 # ---------------------------------------------------------------------------------------------------- listener
-# On a new cluster the coordinators boot before the control plane exists (infra/ first, then `serverless deploy`,
-# which writes ${SSM_PREFIX}/config/EVENT_LISTENER_URI). Trino reads the listener's settings only at start, so a
-# coordinator started without them would never ship a query event. With EVENT_LISTENER_WAIT_SECONDS > 0 (infra's
-# QueryLogListener=required) a coordinator or standby waits for the parameter before Trino starts; nothing serves
-# before the control plane exists anyway (only the control plane attaches the coordinator ENI).
-if [ "$role" != worker ] && [ -z "$EVENT_LISTENER_URI" ] && [ "${EVENT_LISTENER_WAIT_SECONDS:-0}" -gt 0 ] &&
-  [ -n "${SSM_PREFIX:-}" ]; then
-  wait_deadline=$((SECONDS + EVENT_LISTENER_WAIT_SECONDS))
-  log "waiting up to ${EVENT_LISTENER_WAIT_SECONDS} s for ${SSM_PREFIX}/config/EVENT_LISTENER_URI (written by the control plane's deployment)"
+# The control plane's deployment (`serverless deploy`) writes ${SSM_PREFIX}/config/EVENT_LISTENER_URI; coordinators
+# read that one name (no node reads anything else under config/). On a new cluster the coordinators boot before the
+# control plane exists (infra/ first), and Trino reads the listener's settings only at start, so a coordinator
+# started without them would never ship a query event. With EVENT_LISTENER_WAIT_SECONDS > 0 (infra's
+# QueryLogListenerWaitSeconds) a coordinator or standby waits for the parameter before Trino starts; nothing serves
+# before the control plane exists anyway (only the control plane attaches the coordinator ENI). With 0 it reads the
+# parameter once: absent = no listener; any other failure (access denied) fails the boot rather than silently
+# dropping every query event.
+if [ "$role" != worker ] && [ -z "$EVENT_LISTENER_URI" ] && [ -n "${SSM_PREFIX:-}" ]; then
+  listener_wait="${EVENT_LISTENER_WAIT_SECONDS:-0}"
+  wait_deadline=$((SECONDS + listener_wait))
+  [ "$listener_wait" -le 0 ] ||
+    log "waiting up to ${listener_wait} s for ${SSM_PREFIX}/config/EVENT_LISTENER_URI (written by the control plane's deployment)"
   while :; do
     if aws ssm get-parameter --name "${SSM_PREFIX}/config/EVENT_LISTENER_URI" --query Parameter.Value --output text \
       >"$tmp/listener-uri" 2>"$tmp/aws.err"; then
       EVENT_LISTENER_URI="$(tr -d '\r\n' <"$tmp/listener-uri")"
       [ -z "$EVENT_LISTENER_URI" ] || break
     elif ! grep -q ParameterNotFound "$tmp/aws.err"; then
+      [ "$listener_wait" -gt 0 ] ||
+        die "reading ${SSM_PREFIX}/config/EVENT_LISTENER_URI: $(tr '\n' ' ' <"$tmp/aws.err")"
       log "reading ${SSM_PREFIX}/config/EVENT_LISTENER_URI: $(tr '\n' ' ' <"$tmp/aws.err") (retrying)"
     fi
+    if [ "$listener_wait" -le 0 ]; then
+      log "no ${SSM_PREFIX}/config/EVENT_LISTENER_URI: query-log listener off"
+      break
+    fi
     [ "$SECONDS" -lt "$wait_deadline" ] ||
-      die "no ${SSM_PREFIX}/config/EVENT_LISTENER_URI after ${EVENT_LISTENER_WAIT_SECONDS} s: deploy the control plane (serverless deploy) or set QueryLogListenerWaitSeconds=0"
+      die "no ${SSM_PREFIX}/config/EVENT_LISTENER_URI after ${listener_wait} s: deploy the control plane (serverless deploy) or set QueryLogListenerWaitSeconds=0"
     sleep "${EVENT_LISTENER_POLL_SECONDS:-15}"
   done
+  [ -z "$EVENT_LISTENER_URI" ] || log "query-log listener URI found: ${EVENT_LISTENER_URI}"
   export EVENT_LISTENER_URI
-  log "query-log listener URI found: ${EVENT_LISTENER_URI}"
 fi
 EVENT_LISTENER_HEADERS=""
 if [ "$role" != worker ] && [ -n "$EVENT_LISTENER_URI" ]; then
@@ -305,7 +321,7 @@ fi
 
 if [ "$TRINO_HTTP_SCHEME" = https ] && [ "$role" != worker ]; then
   # Key + certificate chain (PEM) for the coordinator ENI address and the DNS name <ClusterName>: the SecureString
-  # TLS_KEYSTORE_PEM under config/ (standard tier up to 4 KB, advanced up to 8 KB), or a Secrets Manager secret
+  # TLS_KEYSTORE_PEM under coordinator/ (standard tier up to 4 KB, advanced up to 8 KB), or a Secrets Manager secret
   # (up to 64 KB) named by TLS_KEYSTORE_SECRET_ID, or a file at TLS_KEYSTORE_PATH.
   keystore="${TLS_KEYSTORE_PATH:-$etc/tls/keystore.pem}"
   if [ -n "${TLS_KEYSTORE_SECRET_ID:-}" ]; then

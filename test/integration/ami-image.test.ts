@@ -179,6 +179,7 @@ describe('AMI image root (install-trino.sh on this host)', () => {
     let coordinator: ImageNode;
     let worker: ImageNode;
     const password = randomBytes(12).toString('hex');
+    const listenerSecret = randomBytes(24).toString('base64url');
     let caFile = '';
 
     const client = () => ({
@@ -305,7 +306,17 @@ describe('AMI image root (install-trino.sh on this host)', () => {
         name: 'coordinator',
         netns: nets.coord?.netns ?? '',
         stateDir: f('coordinator'),
-        bootEnv: { ...common, NODE_ROLE: 'coordinator', NODE_ID: 'coordinator', TLS_KEYSTORE_PATH: keystore },
+        bootEnv: {
+          ...common,
+          NODE_ROLE: 'coordinator',
+          NODE_ID: 'coordinator',
+          TLS_KEYSTORE_PATH: keystore,
+          // The query-log listener as production renders it (nothing listens there: events are dropped after the
+          // retries); its secret must reach no log.
+          EVENT_LISTENER_URI: `http://${COORDINATOR_IP}:9/ingest`,
+          EVENT_LISTENER_RETRY_COUNT: '0',
+          QUERY_LOG_SECRET: listenerSecret,
+        },
       });
       nodes.push(coordinator);
       worker = await bootImageNode({
@@ -422,6 +433,33 @@ describe('AMI image root (install-trino.sh on this host)', () => {
       // Readable by the agent's user (run_as_user cwagent): directories 0755, the file 0644.
       expect((await stat(logDir)).mode & 0o777).toBe(0o755);
       expect((await stat(path.join(logDir, matches[0] ?? ''))).mode & 0o044).toBe(0o044);
+    });
+
+    it('keeps the query-log listener secret out of the server log and the journal (issue 17 item 3)', async () => {
+      const layers = path.join(coordinator.stateDir, 'layers');
+      // The secret is configured: the rendered listener carries it, and the listener loaded.
+      const rendered = await readFile(path.join(layers, 'etc/trino/upper/event-listener.properties'), 'utf8');
+      expect(rendered).toContain(
+        `http-event-listener.connect-http-headers=x-trino-sentinel-secret:${listenerSecret}`,
+      );
+      const logDir = path.join(layers, 'var/lib/trino/upper/data/var/log');
+      const serverLog = await readFile(
+        path.join(logDir, await readlink(path.join(logDir, 'server.log'))),
+        'utf8',
+      );
+      expect(serverLog).toMatch(/-- Loaded event listener \S*event-listener\.properties --/);
+      // Trino 476 printed it in Bootstrap's configuration table (`INFO main Bootstrap
+      // http-event-listener.connect-http-headers {} {x-trino-sentinel-secret=<secret>}`) until the image's
+      // log.properties set the logger `Bootstrap` to WARN.
+      const journal = await readFile(coordinator.journal, 'utf8');
+      expect(journal).toContain('SERVER STARTED');
+      for (const [name, text] of [
+        ['server.log', serverLog],
+        ['journal', journal],
+      ] as const) {
+        expect({ name, leaked: text.includes(listenerSecret) }).toEqual({ name, leaked: false });
+        expect({ name, headers: text.includes('connect-http-headers') }).toEqual({ name, headers: false });
+      }
     });
 
     it('stops a worker gracefully through its unit ExecStop: SHUTTING_DOWN, then it exits within the bound', async () => {

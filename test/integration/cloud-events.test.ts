@@ -78,6 +78,7 @@ import { type LocalFunctionUrls, startFunctionUrls } from '../../harness/cloud/f
 import { type LocalLifecycleLayer, startLifecycleLayer } from '../../harness/cloud/lifecycle.ts';
 import { type LocalSqsEventSources, startSqsEventSources } from '../../harness/cloud/sqs-event-sources.ts';
 import { type MotoServer, REPO_ROOT, startMoto, waitUntil } from '../../harness/moto.ts';
+import { CLOUDFORMATION_YAML_TAGS } from '../helpers/cloudformation-template.ts';
 import { type LambdaInvokeDouble, startLambdaInvokeDouble } from '../helpers/lambda-invoke-double.ts';
 
 const PACKAGED = path.join(REPO_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
@@ -129,38 +130,6 @@ const HookSpec = z.object({
   LifecycleTransition: z.literal('autoscaling:EC2_INSTANCE_TERMINATING'),
   HeartbeatTimeout: z.object({ Ref: z.literal('WorkerDrainHeartbeatTimeout') }),
   DefaultResult: z.enum(['CONTINUE', 'ABANDON']),
-});
-
-/** CloudFormation short-form tags read as their long forms (only the values the test needs are used). */
-const cfnTags = [
-  'Ref',
-  'Sub',
-  'GetAtt',
-  'If',
-  'Not',
-  'Equals',
-  'FindInMap',
-  'Base64',
-  'Split',
-  'Join',
-  'Select',
-  'ImportValue',
-  'And',
-  'Or',
-  'Condition',
-  'GetAZs',
-].flatMap((name) => {
-  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-  return (['scalar', 'seq', 'map'] as const).map((collection) => ({
-    tag: `!${name}`,
-    ...(collection === 'scalar' ? {} : { collection }),
-    resolve: (value: unknown) => ({
-      [key]:
-        value instanceof Object && 'toJSON' in value && typeof value.toJSON === 'function'
-          ? value.toJSON()
-          : value,
-    }),
-  }));
 });
 
 describe('local cloud event delivery (moto + our packaged template)', () => {
@@ -309,7 +278,7 @@ describe('local cloud event delivery (moto + our packaged template)', () => {
       })
       .parse(
         parseYaml(readFileSync(path.join(REPO_ROOT, 'infra', 'trino-cluster.yaml'), 'utf8'), {
-          customTags: cfnTags,
+          customTags: CLOUDFORMATION_YAML_TAGS,
         }),
       );
     const hookSpec = infra.Resources.WorkerGroup.Properties.LifecycleHookSpecificationList[0];

@@ -521,8 +521,8 @@ describe('the stacks as deployed: infra/trino-cluster.yaml by CloudFormation and
       Value: stacks.account.secrets.trinoPassword,
     });
     expect(byName.get('/trino-sentinel/analytics/query-log-secret')?.Value).toMatch(/^[A-Za-z0-9_-]{40,}$/);
-    expect(byName.get('/trino-sentinel/analytics/config/TRINO_HEAP')?.Value).toBe('1024M');
-    const keystore = byName.get('/trino-sentinel/analytics/config/TLS_KEYSTORE_PEM')?.Value ?? '';
+    expect(byName.get('/trino-sentinel/analytics/common/TRINO_HEAP')?.Value).toBe('1024M');
+    const keystore = byName.get('/trino-sentinel/analytics/coordinator/TLS_KEYSTORE_PEM')?.Value ?? '';
     expect(keystore.length).toBeLessThan(4096);
     const certificates =
       keystore.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

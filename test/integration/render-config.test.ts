@@ -146,7 +146,7 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
   beforeEach(async () => {
     await moto.reset();
     // Every node needs a keystore with the https default; tests about TLS replace it.
-    await putParameter(`${prefix}/config/TLS_KEYSTORE_PEM`, await pem(2048, 0));
+    await putParameter(`${prefix}/coordinator/TLS_KEYSTORE_PEM`, await pem(2048, 0));
   });
 
   /** A PEM keystore: an RSA key of `bits`, its certificate, then `chain` CA certificates (RSA `caBits`). */
@@ -221,6 +221,35 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
       expect(out.code).toBe(1);
       expect(out.stderr).toContain(
         'INTERNAL_HTTP_PORT (plain HTTP between nodes) must differ from TRINO_HTTP_PORT',
+      );
+    });
+  });
+
+  describe('per-role SSM parameters (issue 17 item 3)', () => {
+    it('reads common/ then its own role prefix: a worker never reads coordinator/, config/ is no longer read', async () => {
+      await putParameter(`${prefix}/common/QUERY_MAX_MEMORY`, '1GB', 'String');
+      await putParameter(`${prefix}/common/SHUTDOWN_GRACE_PERIOD`, '30s', 'String');
+      await putParameter(`${prefix}/coordinator/QUERY_MAX_MEMORY`, '3GB', 'String');
+      await putParameter(`${prefix}/worker/QUERY_MAX_MEMORY`, '2GB', 'String');
+      // The layout before issue 17: ignored (a node role may no longer read it).
+      await putParameter(`${prefix}/config/SHUTDOWN_GRACE_PERIOD`, '9m', 'String');
+
+      const worker = await render({ NODE_ROLE: 'worker' });
+      expect(worker.code, worker.stderr).toBe(0);
+      const wConfig = properties(await worker.read('config.properties'));
+      expect(wConfig.get('query.max-memory')).toBe('2GB');
+      expect(wConfig.get('shutdown.grace-period')).toBe('30s');
+      expect(worker.stderr).toContain('reading parameters under /trino-sentinel/rc/worker/');
+      expect(worker.stderr).not.toContain('/coordinator/');
+
+      const standby = await render({ NODE_ROLE: 'standby' });
+      expect(standby.code, standby.stderr).toBe(0);
+      const sConfig = properties(await standby.read('config.properties'));
+      expect(sConfig.get('query.max-memory')).toBe('3GB');
+      expect(sConfig.get('shutdown.grace-period')).toBe('30s');
+      expect(standby.stderr).toContain('reading parameters under /trino-sentinel/rc/coordinator/');
+      expect(standby.stderr).toContain(
+        'no /trino-sentinel/rc/config/EVENT_LISTENER_URI: query-log listener off',
       );
     });
   });
@@ -320,7 +349,7 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
       const bytes = Buffer.byteLength(keystore);
       if (tier === 'Advanced') expect([bytes > 4096, bytes <= 8192]).toEqual([true, true]);
       else expect(bytes).toBeLessThanOrEqual(4096);
-      await putParameter(`${prefix}/config/TLS_KEYSTORE_PEM`, keystore, 'SecureString', tier);
+      await putParameter(`${prefix}/coordinator/TLS_KEYSTORE_PEM`, keystore, 'SecureString', tier);
       const out = await render({ NODE_ROLE: 'coordinator' });
       expect(out.code, out.stderr).toBe(0);
       const config = properties(await out.read('config.properties'));
@@ -333,8 +362,9 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
     it('reads a key + chain too big for an advanced parameter (over 8 KB) from Secrets Manager', async () => {
       const keystore = await pem(4096, 5);
       expect(Buffer.byteLength(keystore)).toBeGreaterThan(8192);
-      await aws('secretsmanager', 'create-secret', '--name', 'rc/keystore', '--secret-string', keystore);
-      await putParameter(`${prefix}/config/TLS_KEYSTORE_SECRET_ID`, 'rc/keystore', 'String');
+      const secretId = 'trino-sentinel/rc/coordinator/keystore';
+      await aws('secretsmanager', 'create-secret', '--name', secretId, '--secret-string', keystore);
+      await putParameter(`${prefix}/coordinator/TLS_KEYSTORE_SECRET_ID`, secretId, 'String');
       const out = await render({ NODE_ROLE: 'standby' });
       expect(out.code, out.stderr).toBe(0);
       expect(await readFile(path.join(out.etc, 'tls', 'keystore.pem'), 'utf8')).toBe(`${keystore}\n`);
@@ -343,7 +373,7 @@ describe('AMI boot renderer (render-config.sh) with moto and the AWS CLI', () =>
     it('fails the boot on a keystore without its certificate (a truncated value)', async () => {
       const keystore = await pem(2048, 0);
       await putParameter(
-        `${prefix}/config/TLS_KEYSTORE_PEM`,
+        `${prefix}/coordinator/TLS_KEYSTORE_PEM`,
         keystore.split('-----END PRIVATE KEY-----')[0] ?? '',
       );
       const out = await render({ NODE_ROLE: 'coordinator' });
