@@ -14,8 +14,8 @@ import {
   recordLifecycleActionHeartbeat,
 } from '../../lib/aws/autoscaling.ts';
 import { type AwsCall, describeInstance } from '../../lib/aws/ec2.ts';
-import { notifyAlarmTopic } from '../../lib/aws/sns.ts';
-import { InstanceGoneError } from '../../lib/errors.ts';
+import { publishNotification } from '../../lib/aws/sns.ts';
+import { InstanceGoneError, LifecycleActionGoneError } from '../../lib/errors.ts';
 import { eventHandler } from '../../lib/handler.ts';
 import { instanceUrl } from '../../lib/instance-url.ts';
 import { logger } from '../../lib/logger.ts';
@@ -224,11 +224,12 @@ export async function runCompleteDrain(input: DrainTaskInput, deps: DrainDeps, c
  * DrainFailed (the target of every Catch except a lost lifecycle action's): a drain that cannot go on after its
  * retries still completes its lifecycle action — exactly once: `CONTINUE`, the instance was going away and Auto
  * Scaling would apply the hook's default result at its heartbeat timeout anyway, with nobody watching the worker —
- * and says so: `DrainsFailed` and a notification to the alarm topic. The execution then fails (the
- * WorkerDrainFailed alarm counts it).
+ * then counts `DrainsFailed` and notifies the alarm topic. The lifecycle action is completed first: a retry of this
+ * task after a failed notification finds it already completed (`LifecycleActionGoneError`, taken as done) and only
+ * notifies. The execution then fails (the WorkerDrainFailed alarm counts it).
  * @returns `{ lifecycleResult, outcome: 'FAILED', error }`.
- * @throws AwsThrottledError | AwsTransientError (retried) | AwsError when the lifecycle action cannot be completed;
- *   LifecycleActionGoneError when it is gone (already completed or expired: nothing to complete).
+ * @throws AwsThrottledError | AwsTransientError (retried) | AwsError when the lifecycle action cannot be completed
+ *   or the notification cannot be published.
  */
 export async function runDrainFailed(input: DrainFailedInput, deps: DrainDeps, call: AwsCall = {}) {
   const ref = input.lifecycle;
@@ -236,16 +237,24 @@ export async function runDrainFailed(input: DrainFailedInput, deps: DrainDeps, c
     ...safeRef(ref),
     error: input.error,
   });
+  let lifecycleResult: 'CONTINUE' | 'ALREADY_COMPLETED_OR_EXPIRED' = 'CONTINUE';
+  try {
+    await completeLifecycleAction(deps.autoscaling, ref, 'CONTINUE', call);
+  } catch (error) {
+    if (!(error instanceof LifecycleActionGoneError)) throw error;
+    lifecycleResult = 'ALREADY_COMPLETED_OR_EXPIRED';
+  }
   await publishDrainMetrics(deps, [{ name: 'DrainsFailed', unit: 'Count', value: 1 }], call);
-  await notifyAlarmTopic(
-    deps.sns,
-    deps.config.ALARM_TOPIC_ARN,
-    `Trino worker drain FAILED (${deps.config.CLUSTER_NAME}, ${ref.instanceId})`,
-    { cluster: deps.config.CLUSTER_NAME, ...safeRef(ref), error: input.error, lifecycleResult: 'CONTINUE' },
-    call,
-  );
-  await countingLost(deps, ref, call, () => completeLifecycleAction(deps.autoscaling, ref, 'CONTINUE', call));
-  return { lifecycleResult: 'CONTINUE' as const, outcome: 'FAILED' as const, error: input.error };
+  if (deps.config.ALARM_TOPIC_ARN !== undefined) {
+    await publishNotification(
+      deps.sns,
+      deps.config.ALARM_TOPIC_ARN,
+      `Trino worker drain FAILED (${deps.config.CLUSTER_NAME}, ${ref.instanceId})`,
+      { cluster: deps.config.CLUSTER_NAME, ...safeRef(ref), error: input.error, lifecycleResult },
+      call,
+    );
+  }
+  return { lifecycleResult, outcome: 'FAILED' as const, error: input.error };
 }
 
 /** Builds the three task handlers over the given dependencies. */

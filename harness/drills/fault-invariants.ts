@@ -49,6 +49,18 @@ export interface RecordedAwsCall {
   readonly state?: string;
 }
 
+/**
+ * Which of two executions holds the cluster: the lock's order (start ms, then ARN) when both carry it, else the
+ * order they were started in.
+ */
+function lockFirst(a: RecordedExecution, b: RecordedExecution): number {
+  if (a.lockOrder === undefined || b.lockOrder === undefined) return a.startSeq - b.startSeq;
+  if (a.lockOrder.startDateMs !== b.lockOrder.startDateMs) {
+    return a.lockOrder.startDateMs - b.lockOrder.startDateMs;
+  }
+  return a.lockOrder.executionArn < b.lockOrder.executionArn ? -1 : 1;
+}
+
 /** One execution of the case. */
 export interface RecordedExecution {
   readonly name: string;
@@ -58,6 +70,11 @@ export interface RecordedExecution {
   readonly startSeq: number;
   /** Undefined while it runs. */
   readonly endSeq?: number;
+  /**
+   * The failover lock's order (lib/failover-lock.ts): the execution's start time (ms) and ARN. Two executions may
+   * start within the same millisecond; the lock then goes to the smaller ARN, whichever was started first.
+   */
+  readonly lockOrder?: { readonly startDateMs: number; readonly executionArn: string };
   readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   /** Error names that reached Step Functions: each failed task event's and the execution's own. */
   readonly errorNames: readonly { readonly where: string; readonly name: string }[];
@@ -203,7 +220,7 @@ function eniChecks(history: CaseHistory, eni: EniRecord, violate: (i: InvariantN
     if (call.operation !== 'AttachNetworkInterface' && call.operation !== 'DetachNetworkInterface') continue;
     const holderExecution = history.executions
       .filter((e) => e.startSeq < call.seq && (e.endSeq === undefined || e.endSeq > call.seq))
-      .sort((a, b) => a.startSeq - b.startSeq)[0];
+      .sort(lockFirst)[0];
     if (holderExecution !== undefined && holderExecution.name !== call.execution) {
       violate(
         'single-mover',

@@ -52,7 +52,12 @@ import { createCoordinatorSet, createWorkerGroup, tagPorts } from '../aws-fixtur
 import { recordLifecycleActions } from '../lifecycle-recorder.ts';
 import { type LocalExecution, type LocalLambda, LocalStepFunctions, loadDefinition } from '../local-sfn.ts';
 import { type EmulatorClientConfig, type MotoServer, REPO_ROOT, startMoto } from '../moto.ts';
-import { startTrinoDoubles, TRINO_DOUBLE_LABEL, type TrinoDoubles } from './fault-doubles.ts';
+import {
+  type ProcessState,
+  startTrinoDoubles,
+  TRINO_DOUBLE_LABEL,
+  type TrinoDoubles,
+} from './fault-doubles.ts';
 import {
   ArmedAwsFault,
   AWS_FAULT_CLASSES,
@@ -89,7 +94,7 @@ export const FAULT_CLASSES = [
 ] as const;
 
 /** The scenarios a case runs in. */
-export type Scenario = 'failover' | 'failover-no-standby' | 'drain';
+export type Scenario = 'failover' | 'failover-no-standby' | 'drain' | 'drain-worker-dead';
 
 /** What a case injects. */
 export type CaseFault =
@@ -451,6 +456,7 @@ async function setUpDrain(
   log: CallLog,
   awsFault: ArmedAwsFault | undefined,
   faults: LambdaFaults,
+  workerProcess: ProcessState = 'up',
 ): Promise<CaseRun> {
   const doubles = await startTrinoDoubles(aws, undefined);
   const topic = await alarmTopic(aws);
@@ -459,7 +465,9 @@ async function setUpDrain(
   const group = await createWorkerGroup(aws, CLUSTER, [1], 30);
   const worker = group.instances[0];
   if (worker === undefined) throw new Error('moto launched no worker');
-  await tagPorts(aws, worker.instanceId, { http: await doubles.addNode(worker.instanceId, 'worker', 'up') });
+  await tagPorts(aws, worker.instanceId, {
+    http: await doubles.addNode(worker.instanceId, 'worker', workerProcess),
+  });
   const coordinatorPort = await doubles.addNode('coordinator', 'coordinator', 'up', false);
   const config = loadConfig(DrainEnvSchema, {
     CLUSTER_NAME: CLUSTER,
@@ -608,8 +616,15 @@ export async function runFaultCase(
     if (second !== undefined) start(second.name, second.input);
   };
   run =
-    fault.scenario === 'drain'
-      ? await setUpDrain(aws, defs, log, awsFault, faults)
+    fault.scenario === 'drain' || fault.scenario === 'drain-worker-dead'
+      ? await setUpDrain(
+          aws,
+          defs,
+          log,
+          awsFault,
+          faults,
+          fault.scenario === 'drain-worker-dead' ? 'dead' : 'up',
+        )
       : await setUpFailover(aws, defs, fault.scenario, log, awsFault, faults, startSecond);
   const setUpMs = Date.now() - startedMs;
   try {
@@ -635,6 +650,7 @@ export async function runFaultCase(
         mode: s.mode,
         startSeq: s.startSeq,
         ...(s.endSeq === undefined ? {} : { endSeq: s.endSeq }),
+        lockOrder: { startDateMs: s.execution.startDate.getTime(), executionArn: s.execution.executionArn },
         status: s.execution.status(),
         errorNames: errorNames(s.execution),
       })),
@@ -679,18 +695,24 @@ export function matrixCases(
 ): { cases: FaultCase[]; unreached: string[] } {
   const cases: FaultCase[] = [];
   const unreached: string[] = [];
-  const scenarios: readonly Scenario[] = ['failover', 'failover-no-standby', 'drain'];
+  // The failure paths (NotifyFailure, DrainFailed) are reached by their own scenarios: no standby, a dead worker.
+  const scenarios: readonly Scenario[] = ['failover', 'failover-no-standby', 'drain', 'drain-worker-dead'];
   for (const task of tasks) {
     const scenario = scenarios.find(
       (s) =>
-        (task.machine === 'drain') === (s === 'drain') &&
+        (task.machine === 'drain') === s.startsWith('drain') &&
         baselines.get(s)?.statesEntered.includes(task.name) === true,
     );
     if (scenario === undefined) {
       unreached.push(`${task.machine}/${task.name}`);
       continue;
     }
-    const counts = [1, task.maxAttempts + 1];
+    // The failure paths' own AWS calls (NotifyFailure, DrainFailed) are faulted once, not beyond their retries: past
+    // them nothing of ours is left to act, and what AWS does then is by design, not in this matrix's view: the state
+    // machine's failure alarm (ExecutionsFailed → the alarm topic, published by CloudWatch) and the lifecycle hook's
+    // default result at its heartbeat timeout (docs/harness.md, "The fault matrix").
+    const failurePath = task.name === 'NotifyFailure' || task.name === 'DrainFailed';
+    const counts = failurePath ? [1] : [1, task.maxAttempts + 1];
     const operations = faultedOperations(baselines.get(scenario)?.operations.get(task.name) ?? []);
     const at = `${scenario}/${task.name}`;
     for (const cls of AWS_FAULT_CLASSES) {
@@ -765,7 +787,7 @@ export async function runFaultMatrix(options: FaultMatrixOptions = {}): Promise<
       );
     };
     const baselines = new Map<Scenario, CaseOutcome>();
-    for (const scenario of ['failover', 'failover-no-standby', 'drain'] as const) {
+    for (const scenario of ['failover', 'failover-no-standby', 'drain', 'drain-worker-dead'] as const) {
       const baseline: FaultCase = { name: `${scenario}/none`, scenario, fault: { class: 'none' } };
       const outcome = await runFaultCase(moto, defs, baseline, options.caseTimeoutMs);
       baselines.set(scenario, outcome);

@@ -179,7 +179,6 @@ describe('AMI image root (install-trino.sh on this host)', () => {
     let coordinator: ImageNode;
     let worker: ImageNode;
     const password = randomBytes(12).toString('hex');
-    const listenerSecret = randomBytes(24).toString('base64url');
     let caFile = '';
 
     const client = () => ({
@@ -306,17 +305,7 @@ describe('AMI image root (install-trino.sh on this host)', () => {
         name: 'coordinator',
         netns: nets.coord?.netns ?? '',
         stateDir: f('coordinator'),
-        bootEnv: {
-          ...common,
-          NODE_ROLE: 'coordinator',
-          NODE_ID: 'coordinator',
-          TLS_KEYSTORE_PATH: keystore,
-          // The query-log listener as production renders it (nothing listens there: events are dropped after the
-          // retries); its secret must reach no log.
-          EVENT_LISTENER_URI: `http://${COORDINATOR_IP}:9/ingest`,
-          EVENT_LISTENER_RETRY_COUNT: '0',
-          QUERY_LOG_SECRET: listenerSecret,
-        },
+        bootEnv: { ...common, NODE_ROLE: 'coordinator', NODE_ID: 'coordinator', TLS_KEYSTORE_PATH: keystore },
       });
       nodes.push(coordinator);
       worker = await bootImageNode({
@@ -435,33 +424,6 @@ describe('AMI image root (install-trino.sh on this host)', () => {
       expect((await stat(path.join(logDir, matches[0] ?? ''))).mode & 0o044).toBe(0o044);
     });
 
-    it('keeps the query-log listener secret out of the server log and the journal (issue 17 item 3)', async () => {
-      const layers = path.join(coordinator.stateDir, 'layers');
-      // The secret is configured: the rendered listener carries it, and the listener loaded.
-      const rendered = await readFile(path.join(layers, 'etc/trino/upper/event-listener.properties'), 'utf8');
-      expect(rendered).toContain(
-        `http-event-listener.connect-http-headers=x-trino-sentinel-secret:${listenerSecret}`,
-      );
-      const logDir = path.join(layers, 'var/lib/trino/upper/data/var/log');
-      const serverLog = await readFile(
-        path.join(logDir, await readlink(path.join(logDir, 'server.log'))),
-        'utf8',
-      );
-      expect(serverLog).toMatch(/-- Loaded event listener \S*event-listener\.properties --/);
-      // Trino 476 printed it in Bootstrap's configuration table (`INFO main Bootstrap
-      // http-event-listener.connect-http-headers {} {x-trino-sentinel-secret=<secret>}`) until the image's
-      // log.properties set the logger `Bootstrap` to WARN.
-      const journal = await readFile(coordinator.journal, 'utf8');
-      expect(journal).toContain('SERVER STARTED');
-      for (const [name, text] of [
-        ['server.log', serverLog],
-        ['journal', journal],
-      ] as const) {
-        expect({ name, leaked: text.includes(listenerSecret) }).toEqual({ name, leaked: false });
-        expect({ name, headers: text.includes('connect-http-headers') }).toEqual({ name, headers: false });
-      }
-    });
-
     it('stops a worker gracefully through its unit ExecStop: SHUTTING_DOWN, then it exits within the bound', async () => {
       const states: string[] = [];
       let polling = true;
@@ -506,7 +468,11 @@ describe('AMI image root (install-trino.sh on this host)', () => {
       const shutdownAt = journal.findIndex((line) => line.includes('Shutdown requested'));
       const exceptionLines = journal
         .map((line, index) => ({ line, index }))
-        .filter(({ line }) => line.includes('Exception') && !/\sat [\w.$]+\(/.test(line));
+        .filter(({ line }) => line.includes('Exception') && !/\sat [\w.$]+\(/.test(line))
+        // JOL's start-up notice (Trino's memory accounting, org.openjdk.jol): "# WARNING: Unable to attach
+        // Serviceability Agent … SASupportException: Sense failed." — a warning JOL prints when it cannot attach to
+        // the JVM, not an exception of the worker (seen once on a loaded CI machine, 2026-12-08).
+        .filter(({ line }) => !line.startsWith('# WARNING: Unable to attach Serviceability Agent'));
       expect(
         exceptionLines.filter(
           ({ line, index }) =>
