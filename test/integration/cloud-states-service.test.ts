@@ -409,7 +409,7 @@ describe('the states service runs our state machines as deployed (definitions fr
     });
   });
 
-  it('reports a Lambda refusal as Lambda.AWSLambdaException, retried by the ASL, then fails the execution', async () => {
+  it('reports a Lambda refusal as Lambda.AWSLambdaException, retried by the ASL, then DrainFailed completes the lifecycle action and the execution fails', async () => {
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({
         stateMachineArn: DRAIN_ARN,
@@ -419,12 +419,22 @@ describe('the states service runs our state machines as deployed (definitions fr
     );
     const done = await states.waitForExecution(executionArn ?? '', 20_000);
     expect(done.status).toBe('FAILED');
-    expect(done.error).toBe('Lambda.AWSLambdaException');
-    expect(done.cause).toContain('Status Code: 403; Error Code: AccessDeniedException');
-    // BeginDrain's Retry: MaxAttempts 5 → 6 invocations.
-    expect(lambda.invocations.filter((call) => instanceOf(call.input) === 'i-denied')).toHaveLength(6);
+    expect(done.statesEntered.map((state) => state.name)).toEqual([
+      'BeginDrain',
+      'DrainFailed',
+      'DrainFailedState',
+    ]);
+    expect(done.error).toBe('DrainFailed');
+    const denied = lambda.invocations.filter((call) => instanceOf(call.input) === 'i-denied');
+    // BeginDrain's Retry: MaxAttempts 5 → 6 invocations, each refused; then DrainFailed (the CompleteDrain
+    // function with `failed: true` and the refusal as the error) once.
+    expect(denied.filter((call) => call.functionName === 'states-it-BeginDrain')).toHaveLength(6);
+    const failed = denied.filter((call) => call.functionName === 'states-it-CompleteDrain');
+    expect(failed).toHaveLength(1);
+    expect(JSON.stringify(failed[0]?.input)).toContain('"failed":true');
+    expect(JSON.stringify(failed[0]?.input)).toContain('Lambda.AWSLambdaException');
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    expect(described).toMatchObject({ status: 'FAILED', error: 'Lambda.AWSLambdaException' });
+    expect(described).toMatchObject({ status: 'FAILED', error: 'DrainFailed' });
   });
 
   it('runs the failover dry run through the Choice default, and a planning error through Catch to the Fail state', async () => {
