@@ -18,7 +18,7 @@ import { parse, type Tags } from 'yaml';
 import * as z from 'zod';
 
 /** The intrinsic functions' short-form YAML tags, mapped to their long form (`!Sub x` → `{"Fn::Sub": x}`). */
-const CFN_TAGS: Tags = [
+export const CFN_TAGS: Tags = [
   'Ref',
   'Sub',
   'GetAtt',

@@ -10,38 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { CFN_TAGS } from '../../harness/iam/cloudformation.ts';
 
-/** The short-form tags of CloudFormation YAML, for `yaml`'s `customTags`. */
-export const CLOUDFORMATION_YAML_TAGS = [
-  'Ref',
-  'Sub',
-  'GetAtt',
-  'If',
-  'Not',
-  'Equals',
-  'FindInMap',
-  'Base64',
-  'Split',
-  'Join',
-  'Select',
-  'ImportValue',
-  'And',
-  'Or',
-  'Condition',
-  'GetAZs',
-].flatMap((name) => {
-  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-  return (['scalar', 'seq', 'map'] as const).map((collection) => ({
-    tag: `!${name}`,
-    ...(collection === 'scalar' ? {} : { collection }),
-    resolve: (value: unknown) => ({
-      [key]:
-        value instanceof Object && 'toJSON' in value && typeof value.toJSON === 'function'
-          ? value.toJSON()
-          : value,
-    }),
-  }));
-});
+/** The short-form tags of CloudFormation YAML, for `yaml`'s `customTags` (one list: harness/iam/cloudformation.ts). */
+export const CLOUDFORMATION_YAML_TAGS = CFN_TAGS;
 
 /**
  * Reads a CloudFormation YAML template.
